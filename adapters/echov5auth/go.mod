@@ -1,0 +1,7 @@
+module github.com/go-tokenauth/tokenauth/adapters/echov5auth
+
+go 1.25
+
+require github.com/go-tokenauth/tokenauth v0.0.0
+
+replace github.com/go-tokenauth/tokenauth => ../..

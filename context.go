@@ -1,0 +1,66 @@
+package tokenauth
+
+import "context"
+
+// Principal is who a request authenticated as: the token and, when the
+// Authenticator has a UserLoader, the user it loaded.
+type Principal struct {
+	// Token is the authenticated token record (read-only).
+	Token *Token
+	// User is what Options.UserLoader returned; nil without a loader.
+	User any
+}
+
+type principalKey struct{}
+
+// principalCtx carries a Principal in one allocation, where
+// context.WithValue would need two.
+type principalCtx struct {
+	context.Context
+	p Principal
+}
+
+func (c *principalCtx) Value(key any) any {
+	if _, ok := key.(principalKey); ok {
+		return &c.p
+	}
+	return c.Context.Value(key)
+}
+
+// NewContext returns a copy of ctx that carries p. Middleware calls it; tests
+// of handlers can call it directly (see tokenauthtest.WithPrincipal).
+func NewContext(ctx context.Context, p Principal) context.Context {
+	return &principalCtx{Context: ctx, p: p}
+}
+
+// PrincipalFromContext returns the Principal stored by NewContext.
+func PrincipalFromContext(ctx context.Context) (Principal, bool) {
+	if p, ok := ctx.Value(principalKey{}).(*Principal); ok {
+		return *p, true
+	}
+	return Principal{}, false
+}
+
+// FromContext returns the authenticated token of the request context, or
+// nil and false for an anonymous request. The token is shared: do not
+// modify it.
+func FromContext(ctx context.Context) (*Token, bool) {
+	if p, ok := ctx.Value(principalKey{}).(*Principal); ok && p.Token != nil {
+		return p.Token, true
+	}
+	return nil, false
+}
+
+// UserFromContext returns the user that Options.UserLoader loaded for the
+// request, asserted to type U. It returns the zero U and false for an
+// anonymous request, without a loader, or when the user is not a U.
+//
+//	user, ok := tokenauth.UserFromContext[*myapp.User](r.Context())
+func UserFromContext[U any](ctx context.Context) (U, bool) {
+	if p, ok := ctx.Value(principalKey{}).(*Principal); ok {
+		u, ok := p.User.(U)
+		return u, ok
+	}
+	var zero U
+	return zero, false
+}

@@ -1,0 +1,141 @@
+package tokenauth
+
+import (
+	"net/http"
+	"unicode/utf8"
+)
+
+// extract finds the key in r: the Authorization header first, then the
+// configured cookie and query parameter. It allocates nothing for a request
+// that carries a header.
+func (a *Authenticator) extract(r *http.Request) (string, error) {
+	values := r.Header["Authorization"]
+	var err error = ErrNoCredentials
+	switch len(values) {
+	case 0:
+	case 1:
+		var key string
+		key, err = ParseAuthorization(values[0], a.keywords, a.rawHeader)
+		if err == nil {
+			return key, nil
+		}
+	default:
+		// Several Authorization headers are ambiguous; a proxy that joined
+		// them would send "Token a, Token b": too many words.
+		for _, v := range values {
+			if _, e := ParseAuthorization(v, a.keywords, a.rawHeader); e != ErrNoCredentials {
+				return "", ErrHeaderSpaces
+			}
+		}
+	}
+	if err != ErrNoCredentials {
+		return "", err
+	}
+	if a.cookie != "" {
+		if c, cerr := r.Cookie(a.cookie); cerr == nil && c.Value != "" {
+			return checkKeyChars(c.Value)
+		}
+	}
+	if a.queryParam != "" && r.URL != nil && r.URL.RawQuery != "" {
+		if v := r.URL.Query().Get(a.queryParam); v != "" {
+			return checkKeyChars(v)
+		}
+	}
+	return "", ErrNoCredentials
+}
+
+// ParseAuthorization parses an Authorization header value the way Django
+// REST Framework's TokenAuthentication does, and returns the key.
+//
+// The value is split on runs of ASCII whitespace. If the first word is not
+// one of keywords (compared case-insensitively), the header belongs to
+// another scheme and the error is ErrNoCredentials, unless raw is true and
+// the value is a single word, which is then the key itself. The keyword
+// alone gives ErrHeaderNoKey; more than one word after it gives
+// ErrHeaderSpaces; a key that is not valid UTF-8 or holds control
+// characters gives ErrHeaderInvalidChars. ParseAuthorization does not check
+// the key's format (see Parse).
+func ParseAuthorization(value string, keywords []string, raw bool) (string, error) {
+	first, rest := nextWord(value)
+	if first == "" {
+		return "", ErrNoCredentials
+	}
+	key, rest := nextWord(rest)
+	if !hasKeyword(first, keywords) {
+		if !raw {
+			return "", ErrNoCredentials
+		}
+		if key != "" {
+			return "", ErrHeaderSpaces
+		}
+		return checkKeyChars(first)
+	}
+	if key == "" {
+		return "", ErrHeaderNoKey
+	}
+	if extra, _ := nextWord(rest); extra != "" {
+		return "", ErrHeaderSpaces
+	}
+	return checkKeyChars(key)
+}
+
+func hasKeyword(word string, keywords []string) bool {
+	for _, k := range keywords {
+		if asciiEqualFold(word, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// isSpace matches the bytes Python's bytes.split() splits on.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// nextWord returns the first whitespace-delimited word of s and what
+// follows it.
+func nextWord(s string) (word, rest string) {
+	i := 0
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	j := i
+	for j < len(s) && !isSpace(s[j]) {
+		j++
+	}
+	return s[i:j], s[j:]
+}
+
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// checkKeyChars rejects keys that are not valid UTF-8 or that hold control
+// characters.
+func checkKeyChars(key string) (string, error) {
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c < 0x20 || c == 0x7f {
+			return "", ErrHeaderInvalidChars
+		}
+	}
+	if !utf8.ValidString(key) {
+		return "", ErrHeaderInvalidChars
+	}
+	return key, nil
+}

@@ -1,0 +1,58 @@
+package tokenauth
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps token records. It is small enough to implement over a host's
+// own ORM in an hour; tokenauthtest.RunStoreTests checks an implementation
+// against the behaviour every store in this module shares.
+//
+// Error contract, on every method: ErrNotFound (possibly wrapped) means the
+// token does not exist; any other error means the store could not answer
+// (a network, database or timeout fault), and the Authenticator turns it
+// into a 503, never into "invalid token". Every method must honour ctx.
+//
+// Records returned by a Store may be shared with other goroutines and are
+// treated as read-only by the Authenticator; a Store must not modify a
+// record after returning it (replace it instead).
+type Store interface {
+	// Create stores a new token. The record is owned by the store after the
+	// call. It returns ErrExists if a token with the same ID or Digest is
+	// already stored.
+	Create(ctx context.Context, t *Token) error
+
+	// Find returns the token with the given digest, or ErrNotFound. It
+	// returns expired tokens too: expiry is the Authenticator's decision.
+	// Find must not retain digest.
+	Find(ctx context.Context, digest []byte) (*Token, error)
+
+	// Delete removes the token with the given ID, or returns ErrNotFound.
+	Delete(ctx context.Context, id string) error
+
+	// DeleteUser removes every token of the user and returns how many it
+	// removed (zero is not an error).
+	DeleteUser(ctx context.Context, userID string) (int, error)
+
+	// List returns the user's tokens, oldest first (by CreatedAt, then ID);
+	// an empty list is not an error.
+	List(ctx context.Context, userID string) ([]*Token, error)
+
+	// Touch records a use of the token with the given ID: LastUsedAt
+	// becomes lastUsed and, when the token has an expiry, ExpiresAt becomes
+	// expiresAt (a zero expiresAt leaves it alone, and a token that never
+	// expires keeps never expiring). Neither moves backwards: concurrent
+	// touches in any order leave the latest values. It returns ErrNotFound
+	// if the token is gone, and never recreates a deleted token.
+	Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error
+}
+
+// ExpiredDeleter is implemented by stores that can purge expired tokens in
+// bulk, for a periodic clean-up job. Stores with native expiry (Redis) need
+// not implement it.
+type ExpiredDeleter interface {
+	// DeleteExpired removes every token whose ExpiresAt is set and not after
+	// before, and returns how many it removed.
+	DeleteExpired(ctx context.Context, before time.Time) (int, error)
+}

@@ -1,0 +1,226 @@
+package tokenauth
+
+import (
+	"crypto/rand"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math/big"
+	"slices"
+	"time"
+)
+
+// Token is the stored record of an issued token. It never holds the
+// plaintext: only its Digest, computed by the Authenticator's Hasher.
+//
+// Tokens returned by a Store, by an Authenticator or found in a request
+// context may be shared with other goroutines (a cache hands the same record
+// to every request). Treat them as read-only; use Clone for a private copy.
+type Token struct {
+	// ID is the public identifier, safe to show, log and use to revoke the
+	// token. It is not a secret and cannot be used to authenticate.
+	ID string
+	// UserID is the host application's identifier of the token's owner.
+	UserID string
+	// Name says what the token is for: a device, a script, "login".
+	Name string
+	// Scopes are the permissions the token carries; see HasScope.
+	Scopes []string
+	// CreatedAt is when the token was issued.
+	CreatedAt time.Time
+	// ExpiresAt is when the token stops working; the zero time means never.
+	ExpiresAt time.Time
+	// LastUsedAt is when the token was last seen, recorded at most once per
+	// Options.TouchInterval; zero until first use.
+	LastUsedAt time.Time
+	// Digest is the Hasher's digest of the plaintext; stores look tokens up
+	// by it.
+	Digest []byte
+}
+
+// Clone returns a deep copy of t.
+func (t *Token) Clone() *Token {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	c.Scopes = slices.Clone(t.Scopes)
+	c.Digest = slices.Clone(t.Digest)
+	return &c
+}
+
+// Expired reports whether t has an expiry and it is not after now.
+func (t *Token) Expired(now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
+}
+
+// HasScope reports whether t carries scope s. The scope "*" grants every
+// scope.
+func (t *Token) HasScope(s string) bool {
+	for _, have := range t.Scopes {
+		if have == s || have == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// HasScopes reports whether t carries every scope in want.
+func (t *Token) HasScopes(want ...string) bool {
+	for _, s := range want {
+		if !t.HasScope(s) {
+			return false
+		}
+	}
+	return true
+}
+
+const (
+	// DefaultPrefix is the token prefix used when Options.Prefix is empty.
+	DefaultPrefix = "tka"
+	// maxPrefixLen bounds Options.Prefix.
+	maxPrefixLen = 16
+
+	secretBytes = 32
+	// bodyLen is the fixed base62 width of 32 random bytes: 62^43 > 2^256.
+	bodyLen = 43
+	// checksumLen is the fixed base62 width of a CRC32: 62^6 > 2^32.
+	checksumLen = 6
+	// legacyKeyLen is the length of a DRF key: 20 random bytes in hex.
+	legacyKeyLen = 40
+
+	base62Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+
+var (
+	big62 = big.NewInt(62)
+	// randReader is crypto/rand's Reader; tests replace it to simulate
+	// a failing source.
+	randReader io.Reader = rand.Reader
+)
+
+// validPrefix reports whether p can serve as a token prefix: 1 to 16
+// ASCII letters or digits. The underscore is reserved as the separator.
+func validPrefix(p string) bool {
+	if len(p) == 0 || len(p) > maxPrefixLen {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if !isAlnum(p[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// Generate returns a new token string with the given prefix: the prefix,
+// an underscore, 32 bytes from crypto/rand in fixed-width base62, and a
+// 6-character base62 CRC32 of prefix and body. An empty prefix means
+// DefaultPrefix.
+func Generate(prefix string) (string, error) {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	if !validPrefix(prefix) {
+		return "", fmt.Errorf("%w: prefix %q must be 1 to %d ASCII letters or digits", ErrInvalidOptions, prefix, maxPrefixLen)
+	}
+	var secret [secretBytes]byte
+	if _, err := io.ReadFull(randReader, secret[:]); err != nil {
+		return "", fmt.Errorf("tokenauth: reading random bytes: %w", err)
+	}
+	buf := make([]byte, 0, len(prefix)+1+bodyLen+checksumLen)
+	buf = append(buf, prefix...)
+	buf = append(buf, '_')
+	buf = appendBase62(buf, new(big.Int).SetBytes(secret[:]), bodyLen)
+	sum := checksum(prefix, string(buf[len(prefix)+1:]))
+	buf = appendBase62(buf, new(big.Int).SetUint64(uint64(sum)), checksumLen)
+	return string(buf), nil
+}
+
+// randomID returns a random public identifier: 16 bytes from crypto/rand
+// in fixed-width base62 (22 characters).
+func randomID() (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(randReader, b[:]); err != nil {
+		return "", fmt.Errorf("tokenauth: reading random bytes: %w", err)
+	}
+	return string(appendBase62(nil, new(big.Int).SetBytes(b[:]), 22)), nil
+}
+
+// appendBase62 appends n in base62, left-padded with '0' to width digits.
+func appendBase62(dst []byte, n *big.Int, width int) []byte {
+	digits := make([]byte, width)
+	var mod big.Int
+	for i := width - 1; i >= 0; i-- {
+		n.DivMod(n, big62, &mod)
+		digits[i] = base62Alphabet[mod.Int64()]
+	}
+	return append(dst, digits...)
+}
+
+// checksum is the CRC32 (IEEE) of prefix followed by body, computed without
+// allocating.
+func checksum(prefix, body string) uint32 {
+	var buf [maxPrefixLen + bodyLen]byte
+	n := copy(buf[:], prefix)
+	n += copy(buf[n:], body)
+	return crc32.ChecksumIEEE(buf[:n])
+}
+
+// encodeChecksum writes sum as checksumLen base62 digits into dst.
+func encodeChecksum(dst *[checksumLen]byte, sum uint32) {
+	for i := checksumLen - 1; i >= 0; i-- {
+		dst[i] = base62Alphabet[sum%62]
+		sum /= 62
+	}
+}
+
+// Parse checks that key is a well-formed token with the given prefix (empty
+// means DefaultPrefix): the prefix and underscore, 43 base62 characters of
+// body and a matching 6-character checksum. It returns ErrInvalidToken
+// otherwise, without consulting any store. Parse does not tell whether the
+// token was ever issued.
+func Parse(prefix, key string) error {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	if !validPrefix(prefix) {
+		return ErrInvalidToken
+	}
+	if len(key) != len(prefix)+1+bodyLen+checksumLen ||
+		key[:len(prefix)] != prefix || key[len(prefix)] != '_' {
+		return ErrInvalidToken
+	}
+	rest := key[len(prefix)+1:]
+	for i := 0; i < len(rest); i++ {
+		if !isAlnum(rest[i]) {
+			return ErrInvalidToken
+		}
+	}
+	body, sum := rest[:bodyLen], rest[bodyLen:]
+	var want [checksumLen]byte
+	encodeChecksum(&want, checksum(prefix, body))
+	if string(want[:]) != sum {
+		return ErrInvalidToken
+	}
+	return nil
+}
+
+// IsLegacyKey reports whether key has the form of a Django REST Framework
+// authtoken key: 40 lowercase hexadecimal characters.
+func IsLegacyKey(key string) bool {
+	if len(key) != legacyKeyLen {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
