@@ -235,7 +235,7 @@ func (a *Authenticator) Issue(ctx context.Context, userID string, o IssueOptions
 	if err != nil {
 		return "", nil, err
 	}
-	id, err := randomID()
+	id, err := NewID()
 	if err != nil {
 		return "", nil, err
 	}

@@ -141,9 +141,10 @@ func Generate(prefix string) (string, error) {
 	return string(buf), nil
 }
 
-// randomID returns a random public identifier: 16 bytes from crypto/rand
-// in fixed-width base62 (22 characters).
-func randomID() (string, error) {
+// NewID returns a random public token identifier: 16 bytes from
+// crypto/rand in fixed-width base62 (22 characters). Issue uses it; tools
+// that create token records themselves (an import) use it too.
+func NewID() (string, error) {
 	var b [16]byte
 	if _, err := io.ReadFull(randReader, b[:]); err != nil {
 		return "", fmt.Errorf("tokenauth: reading random bytes: %w", err)
