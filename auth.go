@@ -281,7 +281,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 // WebSocket message) and returns its Principal, with the same errors as
 // Authenticate.
 func (a *Authenticator) Verify(ctx context.Context, key string) (Principal, error) {
-	if Parse(a.prefix, key) != nil && !(a.legacy && IsLegacyKey(key)) {
+	if parse(a.prefix, key) != nil && !(a.legacy && IsLegacyKey(key)) {
 		return Principal{}, ErrInvalidToken
 	}
 	digest := a.hasher.Digest(key)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash"
 	"sync"
+	"unsafe"
 )
 
 // Hasher turns a token's plaintext into the digest that stores keep and look
@@ -26,15 +27,8 @@ var SHA256 Hasher = sha256Hasher{}
 type sha256Hasher struct{}
 
 func (sha256Hasher) Digest(key string) []byte {
-	var sum [sha256.Size]byte
-	// Copy short keys to the stack: []byte(key) would allocate.
-	var buf [128]byte
-	if len(key) <= len(buf) {
-		n := copy(buf[:], key)
-		sum = sha256.Sum256(buf[:n])
-	} else {
-		sum = sha256.Sum256([]byte(key))
-	}
+	// View key as bytes without copying: sha256 only reads it.
+	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(key), len(key)))
 	out := make([]byte, sha256.Size)
 	copy(out, sum[:])
 	return out

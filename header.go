@@ -88,10 +88,10 @@ func hasKeyword(word string, keywords []string) bool {
 	return false
 }
 
-// isSpace matches the bytes Python's bytes.split() splits on.
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
-}
+// space marks the bytes Python's bytes.split() splits on.
+var space = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '\v': true, '\f': true}
+
+func isSpace(c byte) bool { return space[c] }
 
 // nextWord returns the first whitespace-delimited word of s and what
 // follows it.
@@ -129,12 +129,15 @@ func asciiEqualFold(a, b string) bool {
 // checkKeyChars rejects keys that are not valid UTF-8 or that hold control
 // characters.
 func checkKeyChars(key string) (string, error) {
+	var high byte
 	for i := 0; i < len(key); i++ {
-		if c := key[i]; c < 0x20 || c == 0x7f {
+		c := key[i]
+		if c < 0x20 || c == 0x7f {
 			return "", ErrHeaderInvalidChars
 		}
+		high |= c
 	}
-	if !utf8.ValidString(key) {
+	if high >= utf8.RuneSelf && !utf8.ValidString(key) {
 		return "", ErrHeaderInvalidChars
 	}
 	return key, nil

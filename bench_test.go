@@ -1,0 +1,107 @@
+package tokenauth_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/memstore"
+)
+
+var okBody = []byte(`{"message":"ok"}`)
+
+func okHandler(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(okBody)
+}
+
+// discardWriter is a ResponseWriter that allocates nothing, so the
+// benchmarks measure the middleware and not the recorder.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+func benchServe(b *testing.B, h http.Handler, r *http.Request) {
+	b.Helper()
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		h.ServeHTTP(w, r)
+	}
+}
+
+// BenchmarkBaseline is the handler alone: the floor BenchmarkMiddleware is
+// compared with.
+func BenchmarkBaseline(b *testing.B) {
+	r := httptest.NewRequest(http.MethodGet, "/api/protected/", nil)
+	r.Header.Set("Authorization", "Token tka_x")
+	benchServe(b, http.HandlerFunc(okHandler), r)
+}
+
+// BenchmarkMiddleware is the same handler behind Require with a valid token
+// in memstore: the per-request cost of tokenauth.
+func BenchmarkMiddleware(b *testing.B) {
+	a, err := tokenauth.New(memstore.New(), tokenauth.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, _, err := a.Issue(context.Background(), "1", tokenauth.IssueOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/api/protected/", nil)
+	r.Header.Set("Authorization", "Token "+key)
+	benchServe(b, a.Require(http.HandlerFunc(okHandler)), r)
+}
+
+// BenchmarkMiddlewareInvalid measures a rejected well-formed token: one
+// digest and one store miss, then the 401 body.
+func BenchmarkMiddlewareInvalid(b *testing.B) {
+	a, err := tokenauth.New(memstore.New(), tokenauth.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, err := tokenauth.Generate("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/api/protected/", nil)
+	r.Header.Set("Authorization", "Token "+key)
+	benchServe(b, a.Require(http.HandlerFunc(okHandler)), r)
+}
+
+// BenchmarkParse is the token format check alone.
+func BenchmarkParse(b *testing.B) {
+	key, err := tokenauth.Generate("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if tokenauth.Parse("", key) != nil {
+			b.Fatal("valid key rejected")
+		}
+	}
+}
+
+// BenchmarkIssue is the cost of creating a token in memstore.
+func BenchmarkIssue(b *testing.B) {
+	a, err := tokenauth.New(memstore.New(), tokenauth.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := a.Issue(ctx, "1", tokenauth.IssueOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
