@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
@@ -106,9 +105,16 @@ func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.T
 	return s.mem.Touch(ctx, id, lastUsed, expiresAt)
 }
 
+// TB is the part of testing.TB the helpers use; *testing.T and *testing.B
+// satisfy it.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 // New returns an Authenticator with opts over a fresh fake Store, failing
 // the test if opts are invalid.
-func New(t testing.TB, opts tokenauth.Options) (*tokenauth.Authenticator, *Store) {
+func New(t TB, opts tokenauth.Options) (*tokenauth.Authenticator, *Store) {
 	t.Helper()
 	s := NewStore()
 	a, err := tokenauth.New(s, opts)
@@ -120,7 +126,7 @@ func New(t testing.TB, opts tokenauth.Options) (*tokenauth.Authenticator, *Store
 
 // Issue issues a token for userID with the given scopes and returns its
 // plaintext, failing the test on error.
-func Issue(t testing.TB, a *tokenauth.Authenticator, userID string, scopes ...string) string {
+func Issue(t TB, a *tokenauth.Authenticator, userID string, scopes ...string) string {
 	t.Helper()
 	key, _, err := a.Issue(context.Background(), userID, tokenauth.IssueOptions{Name: "test", Scopes: scopes})
 	if err != nil {
@@ -132,7 +138,7 @@ func Issue(t testing.TB, a *tokenauth.Authenticator, userID string, scopes ...st
 // NewRequest returns an httptest request whose Authorization header carries
 // a freshly issued token for userID with the given scopes: the request a
 // real client would send through a.Require.
-func NewRequest(t testing.TB, a *tokenauth.Authenticator, method, target string, body io.Reader, userID string, scopes ...string) *http.Request {
+func NewRequest(t TB, a *tokenauth.Authenticator, method, target string, body io.Reader, userID string, scopes ...string) *http.Request {
 	t.Helper()
 	r := httptest.NewRequest(method, target, body)
 	r.Header.Set("Authorization", a.Keyword()+" "+Issue(t, a, userID, scopes...))
