@@ -325,6 +325,9 @@ func testDeleteExpired(t *testing.T, s tokenauth.Store) {
 		create(t, s, tok)
 	}
 	n, err := d.DeleteExpired(ctx, baseTime)
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skip("store wraps one without bulk purge (DeleteExpired: errors.ErrUnsupported)")
+	}
 	if err != nil || n != 2 {
 		t.Fatalf("DeleteExpired = %d, %v; want 2, nil", n, err)
 	}

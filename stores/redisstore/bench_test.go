@@ -1,0 +1,76 @@
+package redisstore_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/stores/redisstore"
+)
+
+// discardWriter is a ResponseWriter that allocates nothing, so the
+// benchmarks measure the middleware and not the recorder.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+// BenchmarkMiddleware is a request through Require with a valid token in
+// Redis, with and without a Cache in front of the store.
+func BenchmarkMiddleware(b *testing.B) {
+	for _, cached := range []bool{false, true} {
+		name := "redis"
+		if cached {
+			name = "redis+cache"
+		}
+		b.Run(name, func(b *testing.B) {
+			var store tokenauth.Store
+			store, _, _ = newTestStore(b, redisstore.Options{})
+			if cached {
+				c, err := tokenauth.NewCache(store, tokenauth.CacheOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				store = c
+			}
+			a, err := tokenauth.New(store, tokenauth.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			key, _, err := a.Issue(context.Background(), "1", tokenauth.IssueOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+			r := httptest.NewRequest(http.MethodGet, "/api/protected/", nil)
+			r.Header.Set("Authorization", a.Keyword()+" "+key)
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				h.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+// BenchmarkFind is one Store.Find: a Redis round trip and the decoding of
+// the record.
+func BenchmarkFind(b *testing.B) {
+	ctx := context.Background()
+	s, _, _ := newTestStore(b, redisstore.Options{})
+	tok := newToken(b, "u1")
+	if err := s.Create(ctx, tok.Clone()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Find(ctx, tok.Digest); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
