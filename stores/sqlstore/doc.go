@@ -1,0 +1,67 @@
+// Package sqlstore is a tokenauth.Store over database/sql for PostgreSQL,
+// MySQL/MariaDB and SQLite. It imports no driver: the host picks one and
+// blank-imports it.
+//
+//	db, store, err := sqlstore.Open(ctx, "postgres://app@db/app", sqlstore.Options{})
+//	if err != nil { ... }
+//	defer db.Close()
+//	if err := store.Migrate(ctx); err != nil { ... } // or apply Schema with your own tool
+//	auth, err := tokenauth.New(store, tokenauth.Options{})
+//
+// # Schema
+//
+// One table (default "tokenauth_tokens") with the token's public ID as
+// primary key, a unique index on the digest (every lookup is one indexed
+// query), an index on (user_id, created_at) for List and DeleteUser, and an
+// index on expires_at for DeleteExpired. Schema returns the DDL for a
+// dialect, for hosts that run their own migration tool; Migrate applies it
+// and is idempotent and safe to run from several processes at once.
+//
+// Column encodings, identical in meaning across dialects:
+//
+//   - digest is binary (BYTEA, VARBINARY(64), BLOB), at most 64 bytes;
+//   - scopes is a JSON array of strings, so any scope round-trips exactly;
+//     no scopes is "[]" and reads back as a nil slice;
+//   - times have microsecond precision and are read back in UTC:
+//     TIMESTAMPTZ on PostgreSQL, DATETIME(6) holding UTC on MySQL, and
+//     INTEGER Unix microseconds on SQLite; a NULL expires_at means the
+//     token never expires, a NULL last_used_at that it was never used;
+//   - on MySQL, id and user_id are VARBINARY so that they compare exactly
+//     (case- and trailing-space-sensitive), as they do on PostgreSQL and
+//     SQLite.
+//
+// Create rejects records that do not fit these columns with an error
+// wrapping ErrInvalidRecord, before the database is asked, so that every
+// dialect accepts the same records.
+//
+// # Errors
+//
+// Find, Delete and Touch return tokenauth.ErrNotFound for a token that is
+// not stored. Every other failure (network, timeout, canceled context,
+// constraint, lock) is returned wrapped with the operation's name, so
+// errors.Is reaches the driver's error, and the Authenticator reports it
+// as an outage, never as an invalid token. Error text never contains
+// digests or query arguments.
+//
+// Create maps a unique violation to tokenauth.ErrExists without importing
+// any driver: it recognises SQLSTATE 23505 on PostgreSQL (through the
+// SQLState method of pgx's and lib/pq's errors, or the message), error
+// 1062 on MySQL (by the driver's message), and SQLite's extended codes
+// 1555 and 2067 (through a Code method, or the message). The driver's
+// message is then dropped, since MySQL's repeats the duplicate value.
+//
+// # Drivers
+//
+// ParseDSN and Open accept URL-style DSNs and name the driver to
+// blank-import: github.com/jackc/pgx/v5/stdlib for PostgreSQL,
+// github.com/go-sql-driver/mysql for MySQL and MariaDB, and
+// modernc.org/sqlite (pure Go) for SQLite. Any other database/sql driver
+// for these databases works with New.
+//
+// # Importing from Django REST Framework
+//
+// ImportDRF copies the keys of DRF's authtoken_token table into any
+// tokenauth.Store as digests, so that tokens issued by a Django service
+// keep working once the Authenticator accepts legacy keys
+// (tokenauth.Options.AcceptLegacyKeys).
+package sqlstore

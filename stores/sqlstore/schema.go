@@ -1,0 +1,201 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"hash/fnv"
+	"strings"
+)
+
+// maxTableLen leaves room for the index-name suffixes within PostgreSQL's
+// 63-byte identifiers.
+const maxTableLen = 48
+
+// checkTable accepts 1 to maxTableLen lowercase ASCII letters, digits and
+// underscores, not starting with a digit. Lowercase names mean the same
+// quoted or not on every dialect, so the host's own SQL can leave them
+// unquoted.
+func checkTable(name string) error {
+	ok := len(name) > 0 && len(name) <= maxTableLen && !(name[0] >= '0' && name[0] <= '9')
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
+	}
+	if !ok {
+		return invalidOptions(fmt.Sprintf("table name %q must be 1 to %d lowercase ASCII letters, digits and underscores, not starting with a digit", name, maxTableLen))
+	}
+	return nil
+}
+
+// quote quotes a checked identifier, so that a reserved word is still a
+// valid table name.
+func quote(d Dialect, name string) string {
+	if d == MySQL {
+		return "`" + name + "`"
+	}
+	return `"` + name + `"`
+}
+
+// Schema returns the DDL that creates the tokens table and its indexes for
+// dialect d: statements ending in semicolons, for a migration file of the
+// host's own tool (goose, golang-migrate, atlas…). Each statement is
+// idempotent (IF NOT EXISTS). An empty table means DefaultTable.
+func Schema(d Dialect, table string) (string, error) {
+	if !d.valid() {
+		return "", invalidOptions("unknown dialect " + d.String())
+	}
+	if table == "" {
+		table = DefaultTable
+	}
+	if err := checkTable(table); err != nil {
+		return "", err
+	}
+	return strings.Join(schema(d, table), ";\n\n") + ";\n", nil
+}
+
+// schema returns the DDL statements of Schema, without semicolons. MySQL
+// has no CREATE INDEX IF NOT EXISTS, so there the indexes are declared in
+// the CREATE TABLE itself.
+func schema(d Dialect, table string) []string {
+	t := quote(d, table)
+	idx := func(suffix string) string { return quote(d, table+suffix) }
+	switch d {
+	case Postgres:
+		return []string{
+			"CREATE TABLE IF NOT EXISTS " + t + ` (
+    id           VARCHAR(64)  NOT NULL,
+    user_id      VARCHAR(255) NOT NULL,
+    name         VARCHAR(200) NOT NULL,
+    scopes       TEXT         NOT NULL, -- JSON array of strings
+    digest       BYTEA        NOT NULL,
+    created_at   TIMESTAMPTZ  NOT NULL,
+    expires_at   TIMESTAMPTZ,           -- NULL: never expires
+    last_used_at TIMESTAMPTZ,           -- NULL: never used
+    CONSTRAINT ` + idx("_pkey") + ` PRIMARY KEY (id),
+    CONSTRAINT ` + idx("_digest_key") + ` UNIQUE (digest)
+)`,
+			"CREATE INDEX IF NOT EXISTS " + idx("_user_id_idx") + " ON " + t + " (user_id, created_at)",
+			"CREATE INDEX IF NOT EXISTS " + idx("_expires_at_idx") + " ON " + t + " (expires_at) WHERE expires_at IS NOT NULL",
+		}
+	case MySQL:
+		return []string{
+			"CREATE TABLE IF NOT EXISTS " + t + ` (
+    id           VARBINARY(64)  NOT NULL,
+    user_id      VARBINARY(255) NOT NULL,
+    name         VARCHAR(200)   NOT NULL,
+    scopes       TEXT           NOT NULL, -- JSON array of strings
+    digest       VARBINARY(64)  NOT NULL,
+    created_at   DATETIME(6)    NOT NULL, -- UTC
+    expires_at   DATETIME(6)    NULL,     -- UTC; NULL: never expires
+    last_used_at DATETIME(6)    NULL,     -- UTC; NULL: never used
+    PRIMARY KEY (id),
+    UNIQUE KEY digest_key (digest),
+    KEY user_id_idx (user_id, created_at),
+    KEY expires_at_idx (expires_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+		}
+	case SQLite:
+		return []string{
+			"CREATE TABLE IF NOT EXISTS " + t + ` (
+    id           TEXT    NOT NULL PRIMARY KEY,
+    user_id      TEXT    NOT NULL,
+    name         TEXT    NOT NULL,
+    scopes       TEXT    NOT NULL, -- JSON array of strings
+    digest       BLOB    NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL, -- Unix microseconds, UTC
+    expires_at   INTEGER,          -- Unix microseconds; NULL: never expires
+    last_used_at INTEGER           -- Unix microseconds; NULL: never used
+)`,
+			"CREATE INDEX IF NOT EXISTS " + idx("_user_id_idx") + " ON " + t + " (user_id, created_at)",
+			"CREATE INDEX IF NOT EXISTS " + idx("_expires_at_idx") + " ON " + t + " (expires_at) WHERE expires_at IS NOT NULL",
+		}
+	}
+	return nil
+}
+
+// Migrate creates the tokens table and its indexes if they do not exist.
+// It is idempotent and safe to run from several processes at once:
+//
+//   - PostgreSQL: the DDL runs in one transaction under an advisory lock
+//     derived from the table name (concurrent CREATE … IF NOT EXISTS can
+//     otherwise fail on PostgreSQL's catalog);
+//   - MySQL: one CREATE TABLE IF NOT EXISTS, atomic under the server's
+//     metadata lock;
+//   - SQLite: one BEGIN IMMEDIATE transaction, which waits for other
+//     writers (set a busy timeout on the connection; ParseDSN does).
+//
+// Hosts that manage their schema with a migration tool apply Schema instead
+// and never call Migrate.
+func (s *Store) Migrate(ctx context.Context) error {
+	var err error
+	switch s.dialect {
+	case Postgres:
+		err = s.migratePostgres(ctx)
+	case MySQL:
+		_, err = s.db.ExecContext(ctx, s.q.migrate[0])
+	case SQLite:
+		err = s.migrateSQLite(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	return nil
+}
+
+// migrateLockKey is the PostgreSQL advisory lock that serialises Migrate
+// for one table.
+func (s *Store) migrateLockKey() int64 {
+	h := fnv.New64a()
+	h.Write([]byte("tokenauth.sqlstore.migrate:" + s.table))
+	return int64(h.Sum64())
+}
+
+func (s *Store) migratePostgres(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", s.migrateLockKey()); err != nil {
+		return err
+	}
+	for _, stmt := range s.q.migrate {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// migrateSQLite runs the DDL in a BEGIN IMMEDIATE transaction on one
+// connection: database/sql's BeginTx would start a deferred transaction,
+// which can fail at once, without waiting, when another process writes
+// first.
+func (s *Store) migrateSQLite(ctx context.Context) (err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	for _, stmt := range s.q.migrate {
+		if _, err = conn.ExecContext(ctx, stmt); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		_, err = conn.ExecContext(ctx, "COMMIT")
+		if err == nil {
+			return nil
+		}
+	}
+	if _, rbErr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil {
+		// SQLite may have rolled back already, or the connection may still
+		// be inside the transaction: either way, keep it out of the pool.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	return err
+}

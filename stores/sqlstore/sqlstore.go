@@ -1,0 +1,360 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-tokenauth/tokenauth"
+)
+
+// Dialect is the SQL flavour of the database behind a Store.
+type Dialect int
+
+// The supported dialects. The zero Dialect is invalid.
+const (
+	// Postgres is PostgreSQL 9.5 or later.
+	Postgres Dialect = iota + 1
+	// MySQL is MySQL 5.7 or later and MariaDB 10.2 or later.
+	MySQL
+	// SQLite is SQLite 3.8 or later.
+	SQLite
+)
+
+// MariaDB is the dialect of MariaDB: the same as MySQL.
+const MariaDB = MySQL
+
+// String returns the dialect's name.
+func (d Dialect) String() string {
+	switch d {
+	case Postgres:
+		return "postgres"
+	case MySQL:
+		return "mysql"
+	case SQLite:
+		return "sqlite"
+	}
+	return "Dialect(" + strconv.Itoa(int(d)) + ")"
+}
+
+func (d Dialect) valid() bool { return d >= Postgres && d <= SQLite }
+
+// DefaultTable is the table name used when Options.Table is empty.
+const DefaultTable = "tokenauth_tokens"
+
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// Table is the name of the tokens table: 1 to 48 lowercase ASCII
+	// letters, digits and underscores, not starting with a digit. The
+	// index names of PostgreSQL and SQLite start with it. Default
+	// DefaultTable.
+	Table string
+}
+
+// Store is a tokenauth.Store over a *sql.DB. It is safe for concurrent use.
+// Create one with New or Open.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	table   string
+	q       queries
+
+	// findStmt is Find's statement on SQLite, prepared on first use and
+	// kept until the *sql.DB is closed: SQLite has no statement cache, and
+	// parsing the query costs about as much as running it. The servers'
+	// drivers cache statements themselves (pgx) or need none
+	// (go-sql-driver with interpolateParams).
+	findMu   sync.Mutex
+	findStmt atomic.Pointer[sql.Stmt]
+}
+
+var (
+	_ tokenauth.Store          = (*Store)(nil)
+	_ tokenauth.ExpiredDeleter = (*Store)(nil)
+)
+
+// queries holds every statement, built once by New.
+type queries struct {
+	create, find, delete, deleteUser, list, touch, exists, deleteExpired string
+	migrate                                                              []string
+}
+
+const columns = "id, user_id, name, scopes, digest, created_at, expires_at, last_used_at"
+
+// New returns a Store for the table opts.Table in db, whose SQL flavour is
+// d. It does not touch the database: call Migrate, or apply Schema with
+// your migration tool, before use.
+func New(db *sql.DB, d Dialect, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, invalidOptions("nil *sql.DB")
+	}
+	if !d.valid() {
+		return nil, invalidOptions("unknown dialect " + d.String())
+	}
+	table := opts.Table
+	if table == "" {
+		table = DefaultTable
+	}
+	if err := checkTable(table); err != nil {
+		return nil, err
+	}
+	return &Store{db: db, dialect: d, table: table, q: buildQueries(d, table)}, nil
+}
+
+// Table returns the name of the tokens table.
+func (s *Store) Table() string { return s.table }
+
+// Dialect returns the Store's SQL dialect.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+func invalidOptions(msg string) error {
+	return fmt.Errorf("sqlstore: %s: %w", msg, tokenauth.ErrInvalidOptions)
+}
+
+func buildQueries(d Dialect, table string) queries {
+	t := quote(d, table)
+	// greatest and ts make Touch's comparisons temporal on every dialect:
+	// the MySQL driver sends times as strings.
+	greatest, ts, orderID := "GREATEST", "?", "id"
+	switch d {
+	case MySQL:
+		ts = "CAST(? AS DATETIME(6))"
+	case SQLite:
+		greatest = "MAX"
+	case Postgres:
+		orderID = `id COLLATE "C"` // byte order, as on the other dialects
+	}
+	q := queries{
+		create:     "INSERT INTO " + t + " (" + columns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		find:       "SELECT " + columns + " FROM " + t + " WHERE digest = ?",
+		delete:     "DELETE FROM " + t + " WHERE id = ?",
+		deleteUser: "DELETE FROM " + t + " WHERE user_id = ?",
+		list:       "SELECT " + columns + " FROM " + t + " WHERE user_id = ? ORDER BY created_at, " + orderID,
+		// A NULL argument leaves a column alone; MySQL's and SQLite's
+		// GREATEST/MAX return NULL when any argument is NULL, PostgreSQL's
+		// ignores them; the COALESCEs make all three behave alike.
+		touch: "UPDATE " + t + " SET" +
+			" last_used_at = COALESCE(" + greatest + "(last_used_at, " + ts + "), last_used_at, " + ts + ")," +
+			" expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(" + greatest + "(expires_at, " + ts + "), expires_at) END" +
+			" WHERE id = ?",
+		exists:        "SELECT 1 FROM " + t + " WHERE id = ?",
+		deleteExpired: "DELETE FROM " + t + " WHERE expires_at <= ?",
+		migrate:       schema(d, table),
+	}
+	if d == Postgres {
+		for _, p := range []*string{&q.create, &q.find, &q.delete, &q.deleteUser, &q.list, &q.touch, &q.exists, &q.deleteExpired} {
+			*p = numberPlaceholders(*p)
+		}
+	}
+	return q
+}
+
+// numberPlaceholders rewrites ? placeholders as PostgreSQL's $1, $2, …
+// The statements it is given hold no string literals.
+func numberPlaceholders(q string) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] != '?' {
+			b.WriteByte(q[i])
+			continue
+		}
+		n++
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+// at converts a time to the value its column holds: UTC with microsecond
+// precision, as Unix microseconds on SQLite.
+func (s *Store) at(t time.Time) any {
+	t = t.UTC().Truncate(time.Microsecond)
+	if s.dialect == SQLite {
+		return t.UnixMicro()
+	}
+	return t
+}
+
+// atOrNull is at, with NULL for the zero time.
+func (s *Store) atOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return s.at(t)
+}
+
+// Create implements tokenauth.Store. It returns tokenauth.ErrExists for a
+// duplicate ID or digest, and an error wrapping ErrInvalidRecord for a
+// record the schema cannot hold.
+func (s *Store) Create(ctx context.Context, t *tokenauth.Token) error {
+	if err := checkRecord(t); err != nil {
+		return err
+	}
+	scopes, err := encodeScopes(t.Scopes)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, s.q.create,
+		t.ID, t.UserID, t.Name, scopes, t.Digest,
+		s.at(t.CreatedAt), s.atOrNull(t.ExpiresAt), s.atOrNull(t.LastUsedAt))
+	switch {
+	case err == nil:
+		return nil
+	case s.isUniqueViolation(err):
+		// The driver's message is dropped: MySQL's repeats the duplicate
+		// value, which may be the digest.
+		return fmt.Errorf("sqlstore: create: %w", tokenauth.ErrExists)
+	}
+	return fmt.Errorf("sqlstore: create: %w", err)
+}
+
+// Find implements tokenauth.Store with one query on the unique digest
+// index.
+func (s *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, error) {
+	if len(digest) == 0 || len(digest) > maxDigestLen {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("sqlstore: find: %w", err)
+		}
+		return nil, tokenauth.ErrNotFound // Create never stores such a digest
+	}
+	var row *sql.Row
+	if s.dialect == SQLite {
+		st, err := s.prepareFind(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: find: %w", err)
+		}
+		row = st.QueryRowContext(ctx, digest)
+	} else {
+		row = s.db.QueryRowContext(ctx, s.q.find, digest)
+	}
+	t, err := scanToken(row)
+	switch {
+	case err == nil:
+		return t, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, tokenauth.ErrNotFound
+	}
+	return nil, fmt.Errorf("sqlstore: find: %w", err)
+}
+
+// prepareFind returns findStmt, preparing it if no call has yet; a failed
+// preparation (the table does not exist yet) is tried again next time.
+func (s *Store) prepareFind(ctx context.Context) (*sql.Stmt, error) {
+	if st := s.findStmt.Load(); st != nil {
+		return st, nil
+	}
+	s.findMu.Lock()
+	defer s.findMu.Unlock()
+	if st := s.findStmt.Load(); st != nil {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.q.find)
+	if err != nil {
+		return nil, err
+	}
+	s.findStmt.Store(st)
+	return st, nil
+}
+
+// Delete implements tokenauth.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, s.q.delete, id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete: %w", err)
+	}
+	if n == 0 {
+		return tokenauth.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteUser implements tokenauth.Store with one DELETE.
+func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
+	return s.deleteWhere(ctx, "delete user", s.q.deleteUser, userID)
+}
+
+// DeleteExpired implements tokenauth.ExpiredDeleter with one DELETE that
+// uses the expires_at index: run it from a periodic job.
+func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
+	return s.deleteWhere(ctx, "delete expired", s.q.deleteExpired, s.at(before))
+}
+
+func (s *Store) deleteWhere(ctx context.Context, op, query string, arg any) (int, error) {
+	res, err := s.db.ExecContext(ctx, query, arg)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	return int(n), nil
+}
+
+// List implements tokenauth.Store. It returns an empty, non-nil slice for
+// a user without tokens.
+func (s *Store) List(ctx context.Context, userID string) ([]*tokenauth.Token, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.list, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list: %w", err)
+	}
+	defer rows.Close()
+	out := []*tokenauth.Token{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list: %w", err)
+	}
+	return out, nil
+}
+
+// Touch implements tokenauth.Store with one UPDATE that never moves
+// LastUsedAt or ExpiresAt backwards and never gives an expiry to a token
+// without one.
+//
+// MySQL reports the rows an UPDATE changed rather than those it matched,
+// so there a Touch that changes nothing (an older use recorded after a
+// newer one) is followed by a primary-key lookup that tells it from a
+// missing token.
+func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
+	used, exp := s.atOrNull(lastUsed), s.atOrNull(expiresAt)
+	res, err := s.db.ExecContext(ctx, s.q.touch, used, used, exp, id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: touch: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: touch: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if s.dialect != MySQL {
+		return tokenauth.ErrNotFound
+	}
+	var one int
+	err = s.db.QueryRowContext(ctx, s.q.exists, id).Scan(&one)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return tokenauth.ErrNotFound
+	}
+	return fmt.Errorf("sqlstore: touch: %w", err)
+}

@@ -1,0 +1,574 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/DATA-DOG/go-sqlmock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
+)
+
+// Unit tests: the exact statements and arguments each method sends, and
+// how results and driver errors map to the Store contract. Integration
+// tests run the same code against real servers.
+
+const cols = "id, user_id, name, scopes, digest, created_at, expires_at, last_used_at"
+
+var (
+	t0      = time.Date(2026, 3, 14, 15, 9, 26, 535897000, time.UTC)
+	digest  = append([]byte{0}, bytes.Repeat([]byte{0xab}, 31)...)
+	errDown = errors.New("dial tcp 10.0.0.5:5432: connect: connection refused")
+)
+
+// newMock returns a Store of dialect d over a sqlmock database that
+// expects exactly the statements the test declares, and checks at the end
+// that all of them were sent.
+func newMock(t *testing.T, d sqlstore.Dialect) (*sqlstore.Store, sqlmock.Sqlmock) {
+	t.Helper()
+	db, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		assert.NoError(t, mock.ExpectationsWereMet())
+		db.Close()
+	})
+	s, err := sqlstore.New(db, d, sqlstore.Options{})
+	require.NoError(t, err)
+	return s, mock
+}
+
+// insertSQL is Create's statement on each dialect.
+var insertSQL = map[sqlstore.Dialect]string{
+	sqlstore.Postgres: `INSERT INTO "tokenauth_tokens" (` + cols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	sqlstore.MySQL:    "INSERT INTO `tokenauth_tokens` (" + cols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	sqlstore.SQLite:   `INSERT INTO "tokenauth_tokens" (` + cols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+}
+
+func tokenRow() *sqlmock.Rows {
+	return sqlmock.NewRows(strings.Split(cols, ", "))
+}
+
+// Driver errors of the shapes the real drivers return.
+type (
+	sqlStateError struct{ code string } // pgx, lib/pq
+	codeError     struct{ code int }    // modernc.org/sqlite
+)
+
+func (e *sqlStateError) Error() string { return "ERROR: constraint violated (SQLSTATE " + e.code + ")" }
+func (e *sqlStateError) SQLState() string {
+	return e.code
+}
+func (e *codeError) Error() string { return fmt.Sprintf("constraint failed (%d)", e.code) }
+func (e *codeError) Code() int     { return e.code }
+
+func TestNewRejectsInvalidOptions(t *testing.T) {
+	db, _, err := sqlmock.New()
+	require.NoError(t, err)
+	defer db.Close()
+	for _, tc := range []struct {
+		name  string
+		db    *sql.DB
+		d     sqlstore.Dialect
+		table string
+	}{
+		{"nil db", nil, sqlstore.Postgres, ""},
+		{"zero dialect", db, 0, ""},
+		{"unknown dialect", db, sqlstore.Dialect(9), ""},
+		{"uppercase", db, sqlstore.Postgres, "Tokens"},
+		{"leading digit", db, sqlstore.Postgres, "1tokens"},
+		{"hyphen", db, sqlstore.MySQL, "my-tokens"},
+		{"space", db, sqlstore.SQLite, "my tokens"},
+		{"injection", db, sqlstore.SQLite, `t"; DROP TABLE users; --`},
+		{"schema-qualified", db, sqlstore.Postgres, "auth.tokens"},
+		{"too long", db, sqlstore.Postgres, strings.Repeat("t", 49)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := sqlstore.New(tc.db, tc.d, sqlstore.Options{Table: tc.table})
+			assert.ErrorIs(t, err, tokenauth.ErrInvalidOptions)
+			assert.Nil(t, s)
+		})
+	}
+	for _, table := range []string{"", "tokens", "_t", "api_tokens_2", strings.Repeat("t", 48)} {
+		s, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.Options{Table: table})
+		require.NoError(t, err, "table %q", table)
+		if table == "" {
+			table = sqlstore.DefaultTable
+		}
+		assert.Equal(t, table, s.Table())
+		assert.Equal(t, sqlstore.SQLite, s.Dialect())
+	}
+}
+
+func TestDialectString(t *testing.T) {
+	for _, tc := range []struct {
+		d    sqlstore.Dialect
+		want string
+	}{
+		{sqlstore.Postgres, "postgres"}, {sqlstore.MySQL, "mysql"}, {sqlstore.MariaDB, "mysql"},
+		{sqlstore.SQLite, "sqlite"}, {0, "Dialect(0)"},
+	} {
+		assert.Equal(t, tc.want, tc.d.String())
+	}
+}
+
+func TestCreate(t *testing.T) {
+	tok := &tokenauth.Token{
+		ID: "id-1", UserID: "user-1", Name: "laptop", Scopes: []string{"read", `say "hi"`},
+		CreatedAt: t0.In(time.FixedZone("CET", 3600)), ExpiresAt: t0.Add(time.Hour + 999), Digest: digest,
+	}
+	t.Run("postgres", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.Postgres)
+		mock.ExpectExec(insertSQL[sqlstore.Postgres]).
+			WithArgs("id-1", "user-1", "laptop", `["read","say \"hi\""]`, digest, t0, t0.Add(time.Hour), nil).
+			WillReturnResult(sqlmock.NewResult(0, 1))
+		require.NoError(t, s.Create(context.Background(), tok))
+	})
+	t.Run("mysql", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.MySQL)
+		mock.ExpectExec(insertSQL[sqlstore.MySQL]).
+			WithArgs("id-1", "user-1", "laptop", `["read","say \"hi\""]`, digest, t0, t0.Add(time.Hour), nil).
+			WillReturnResult(sqlmock.NewResult(0, 1))
+		require.NoError(t, s.Create(context.Background(), tok))
+	})
+	t.Run("sqlite stores Unix microseconds and no scopes as []", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.SQLite)
+		bare := tok.Clone()
+		bare.Scopes, bare.ExpiresAt, bare.LastUsedAt = nil, time.Time{}, t0.Add(time.Minute)
+		mock.ExpectExec(insertSQL[sqlstore.SQLite]).
+			WithArgs("id-1", "user-1", "laptop", "[]", digest, t0.UnixMicro(), nil, t0.Add(time.Minute).UnixMicro()).
+			WillReturnResult(sqlmock.NewResult(1, 1))
+		require.NoError(t, s.Create(context.Background(), bare))
+	})
+}
+
+func TestCreateMapsUniqueViolationsToErrExists(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		d      sqlstore.Dialect
+		err    error
+		exists bool
+	}{
+		{"postgres SQLState 23505", sqlstore.Postgres, &sqlStateError{"23505"}, true},
+		{"postgres message", sqlstore.Postgres, errors.New(`ERROR: duplicate key value violates unique constraint "t_pkey" (SQLSTATE 23505)`), true},
+		{"postgres wrapped", sqlstore.Postgres, fmt.Errorf("exec: %w", &sqlStateError{"23505"}), true},
+		{"postgres other SQLState", sqlstore.Postgres, &sqlStateError{"23502"}, false},
+		{"mysql 1062", sqlstore.MySQL, errors.New("Error 1062 (23000): Duplicate entry '\x00\xab\xab' for key 'digest_key'"), true},
+		{"mysql other", sqlstore.MySQL, errors.New("Error 1406 (22001): Data too long for column 'name' at row 1"), false},
+		{"sqlite unique code", sqlstore.SQLite, &codeError{2067}, true},
+		{"sqlite primary key code", sqlstore.SQLite, &codeError{1555}, true},
+		{"sqlite message", sqlstore.SQLite, errors.New("UNIQUE constraint failed: tokenauth_tokens.id"), true},
+		{"sqlite busy", sqlstore.SQLite, &codeError{5}, false},
+		{"outage", sqlstore.Postgres, errDown, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, mock := newMock(t, tc.d)
+			mock.ExpectExec(insertSQL[tc.d]).WillReturnError(tc.err)
+			err := s.Create(context.Background(), &tokenauth.Token{ID: "id", UserID: "u", CreatedAt: t0, Digest: digest})
+			require.Error(t, err)
+			assert.NotErrorIs(t, err, tokenauth.ErrNotFound)
+			if tc.exists {
+				assert.ErrorIs(t, err, tokenauth.ErrExists)
+				assert.NotContains(t, err.Error(), "Duplicate", "the driver's text, which may quote the digest, is dropped")
+			} else {
+				assert.NotErrorIs(t, err, tokenauth.ErrExists)
+				assert.ErrorIs(t, err, tc.err, "the driver's error stays reachable")
+			}
+		})
+	}
+}
+
+func TestCreateRejectsRecordsTheSchemaCannotHold(t *testing.T) {
+	valid := func() *tokenauth.Token {
+		return &tokenauth.Token{ID: "id", UserID: "u", Name: "n", Scopes: []string{"s"}, CreatedAt: t0, Digest: digest}
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*tokenauth.Token)
+	}{
+		{"empty ID", func(t *tokenauth.Token) { t.ID = "" }},
+		{"long ID", func(t *tokenauth.Token) { t.ID = strings.Repeat("i", 65) }},
+		{"long user ID", func(t *tokenauth.Token) { t.UserID = strings.Repeat("u", 256) }},
+		{"long name", func(t *tokenauth.Token) { t.Name = strings.Repeat("é", 201) }},
+		{"empty digest", func(t *tokenauth.Token) { t.Digest = nil }},
+		{"long digest", func(t *tokenauth.Token) { t.Digest = make([]byte, 65) }},
+		{"zero CreatedAt", func(t *tokenauth.Token) { t.CreatedAt = time.Time{} }},
+		{"year 10000", func(t *tokenauth.Token) { t.ExpiresAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"negative year", func(t *tokenauth.Token) { t.LastUsedAt = time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"invalid UTF-8 name", func(t *tokenauth.Token) { t.Name = "\xff" }},
+		{"NUL in user ID", func(t *tokenauth.Token) { t.UserID = "u\x00" }},
+		{"invalid UTF-8 scope", func(t *tokenauth.Token) { t.Scopes = []string{"ok", "\xc3"} }},
+		{"huge scopes", func(t *tokenauth.Token) { t.Scopes = []string{strings.Repeat("s", 70000)} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newMock(t, sqlstore.Postgres) // no statement expected
+			tok := valid()
+			tc.mutate(tok)
+			err := s.Create(context.Background(), tok)
+			assert.ErrorIs(t, err, sqlstore.ErrInvalidRecord)
+		})
+	}
+	t.Run("nil token", func(t *testing.T) {
+		s, _ := newMock(t, sqlstore.SQLite)
+		assert.ErrorIs(t, s.Create(context.Background(), nil), sqlstore.ErrInvalidRecord)
+	})
+	t.Run("limits are inclusive", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.SQLite)
+		tok := valid()
+		tok.ID, tok.UserID, tok.Name = strings.Repeat("i", 64), strings.Repeat("u", 255), strings.Repeat("é", 200)
+		tok.Digest = make([]byte, 64)
+		mock.ExpectExec(insertSQL[sqlstore.SQLite]).WillReturnResult(sqlmock.NewResult(1, 1))
+		assert.NoError(t, s.Create(context.Background(), tok))
+	})
+}
+
+const (
+	findPG     = `SELECT ` + cols + ` FROM "tokenauth_tokens" WHERE digest = $1`
+	findSQLite = `SELECT ` + cols + ` FROM "tokenauth_tokens" WHERE digest = ?`
+)
+
+func TestFind(t *testing.T) {
+	ctx := context.Background()
+	t.Run("row", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.Postgres)
+		cet := time.FixedZone("CET", 3600)
+		mock.ExpectQuery(findPG).WithArgs(digest).WillReturnRows(tokenRow().
+			AddRow("id-1", "user-1", "laptop", `["read","write"]`, digest, t0.In(cet), t0.Add(time.Hour), nil))
+		got, err := s.Find(ctx, digest)
+		require.NoError(t, err)
+		assert.Equal(t, &tokenauth.Token{
+			ID: "id-1", UserID: "user-1", Name: "laptop", Scopes: []string{"read", "write"},
+			CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), Digest: digest,
+		}, got)
+		assert.Equal(t, time.UTC, got.CreatedAt.Location(), "times are returned in UTC")
+	})
+	t.Run("no rows is ErrNotFound", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.Postgres)
+		mock.ExpectQuery(findPG).WithArgs(digest).WillReturnRows(tokenRow())
+		_, err := s.Find(ctx, digest)
+		assert.ErrorIs(t, err, tokenauth.ErrNotFound)
+	})
+	t.Run("a digest no token can have is ErrNotFound without a query", func(t *testing.T) {
+		s, _ := newMock(t, sqlstore.Postgres)
+		for _, d := range [][]byte{nil, {}, make([]byte, 65)} {
+			_, err := s.Find(ctx, d)
+			assert.ErrorIs(t, err, tokenauth.ErrNotFound)
+		}
+	})
+	t.Run("canceled context is not ErrNotFound", func(t *testing.T) {
+		s, _ := newMock(t, sqlstore.Postgres)
+		ctx, cancel := context.WithCancel(ctx)
+		cancel()
+		for _, d := range [][]byte{nil, digest} {
+			_, err := s.Find(ctx, d)
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.NotErrorIs(t, err, tokenauth.ErrNotFound)
+		}
+	})
+	t.Run("driver error is an outage", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.Postgres)
+		mock.ExpectQuery(findPG).WithArgs(digest).WillReturnError(errDown)
+		_, err := s.Find(ctx, digest)
+		assert.ErrorIs(t, err, errDown)
+		assert.NotErrorIs(t, err, tokenauth.ErrNotFound)
+		assert.Equal(t, "sqlstore: find: "+errDown.Error(), err.Error())
+	})
+	t.Run("unreadable row is an outage", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.Postgres)
+		mock.ExpectQuery(findPG).WithArgs(digest).WillReturnRows(tokenRow().
+			AddRow("id-1", "user-1", "", `"not an array"`, digest, t0, nil, nil))
+		_, err := s.Find(ctx, digest)
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, tokenauth.ErrNotFound)
+		assert.NotContains(t, err.Error(), "not an array", "column values stay out of errors")
+	})
+}
+
+// On SQLite, which has no statement cache, Find prepares its statement
+// once, and again after a failure.
+func TestFindPreparesOnSQLite(t *testing.T) {
+	ctx := context.Background()
+	s, mock := newMock(t, sqlstore.SQLite)
+	mock.ExpectPrepare(findSQLite).WillReturnError(errDown)
+	_, err := s.Find(ctx, digest)
+	checkErr(t, err, errDown)
+
+	prep := mock.ExpectPrepare(findSQLite)
+	prep.ExpectQuery().WithArgs(digest).WillReturnRows(tokenRow())
+	prep.ExpectQuery().WithArgs(digest).WillReturnRows(tokenRow().AddRow("id", "u", "", "[]", digest, t0, nil, nil))
+	_, err = s.Find(ctx, digest)
+	checkErr(t, err, tokenauth.ErrNotFound)
+	got, err := s.Find(ctx, digest)
+	require.NoError(t, err)
+	assert.Equal(t, "id", got.ID)
+}
+
+// Every dialect's and driver setting's time representation reads back as
+// the same UTC instant.
+func TestFindReadsEveryTimeRepresentation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    any
+		want time.Time
+	}{
+		{"time.Time in another zone", t0.In(time.FixedZone("X", -7*3600)), t0},
+		{"Unix microseconds", t0.UnixMicro(), t0},
+		{"MySQL text", []byte("2026-03-14 15:09:26.535897"), t0},
+		{"MySQL text, whole seconds", []byte("2026-03-14 15:09:26"), t0.Truncate(time.Second)},
+		{"MySQL zero date", []byte("0000-00-00 00:00:00"), time.Time{}},
+		{"RFC 3339 with offset", "2026-03-14T16:09:26.535897+01:00", t0},
+		{"modernc text", "2026-03-14 15:09:26.535897+00:00", t0},
+		{"NULL", nil, time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, mock := newMock(t, sqlstore.MySQL)
+			mock.ExpectQuery("SELECT " + cols + " FROM `tokenauth_tokens` WHERE digest = ?").WithArgs(digest).
+				WillReturnRows(tokenRow().AddRow("id", "u", "", "[]", digest, t0, tc.v, nil))
+			got, err := s.Find(context.Background(), digest)
+			require.NoError(t, err)
+			assert.True(t, tc.want.Equal(got.ExpiresAt), "got %v, want %v", got.ExpiresAt, tc.want)
+			assert.Nil(t, got.Scopes)
+		})
+	}
+	for _, v := range []any{"yesterday", 1.5, true} {
+		t.Run(fmt.Sprintf("unreadable %T", v), func(t *testing.T) {
+			s, mock := newMock(t, sqlstore.SQLite)
+			mock.ExpectPrepare(findSQLite).ExpectQuery().WithArgs(digest).
+				WillReturnRows(tokenRow().AddRow("id", "u", "", "[]", digest, v, nil, nil))
+			_, err := s.Find(context.Background(), digest)
+			require.Error(t, err)
+			assert.NotErrorIs(t, err, tokenauth.ErrNotFound)
+		})
+	}
+}
+
+func TestDelete(t *testing.T) {
+	const q = `DELETE FROM "tokenauth_tokens" WHERE id = ?`
+	for _, tc := range []struct {
+		name     string
+		result   driver
+		wantErr  error
+		notFound bool
+	}{
+		{name: "deleted", result: driver{rows: 1}},
+		{name: "missing", result: driver{rows: 0}, wantErr: tokenauth.ErrNotFound},
+		{name: "driver error", result: driver{err: errDown}, wantErr: errDown},
+		{name: "rows affected error", result: driver{rowsErr: errDown}, wantErr: errDown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, mock := newMock(t, sqlstore.SQLite)
+			tc.result.expect(mock.ExpectExec(q).WithArgs("id-1"))
+			err := s.Delete(context.Background(), "id-1")
+			checkErr(t, err, tc.wantErr)
+		})
+	}
+}
+
+func TestDeleteUserAndDeleteExpired(t *testing.T) {
+	ctx := context.Background()
+	t.Run("DeleteUser", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.Postgres)
+		mock.ExpectExec(`DELETE FROM "tokenauth_tokens" WHERE user_id = $1`).WithArgs("user-1").
+			WillReturnResult(sqlmock.NewResult(0, 3))
+		n, err := s.DeleteUser(ctx, "user-1")
+		require.NoError(t, err)
+		assert.Equal(t, 3, n)
+	})
+	t.Run("DeleteExpired", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.MySQL)
+		mock.ExpectExec("DELETE FROM `tokenauth_tokens` WHERE expires_at <= ?").WithArgs(t0).
+			WillReturnResult(sqlmock.NewResult(0, 2))
+		n, err := s.DeleteExpired(ctx, t0.Add(999).In(time.Local))
+		require.NoError(t, err)
+		assert.Equal(t, 2, n)
+	})
+	t.Run("errors", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.SQLite)
+		mock.ExpectExec(`DELETE FROM "tokenauth_tokens" WHERE user_id = ?`).WithArgs("u").WillReturnError(errDown)
+		mock.ExpectExec(`DELETE FROM "tokenauth_tokens" WHERE expires_at <= ?`).WithArgs(t0.UnixMicro()).
+			WillReturnResult(sqlmock.NewErrorResult(errDown))
+		_, err := s.DeleteUser(ctx, "u")
+		checkErr(t, err, errDown)
+		_, err = s.DeleteExpired(ctx, t0)
+		checkErr(t, err, errDown)
+	})
+}
+
+func TestList(t *testing.T) {
+	const q = `SELECT ` + cols + ` FROM "tokenauth_tokens" WHERE user_id = $1 ORDER BY created_at, id COLLATE "C"`
+	ctx := context.Background()
+	t.Run("rows", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.Postgres)
+		mock.ExpectQuery(q).WithArgs("user-1").WillReturnRows(tokenRow().
+			AddRow("a", "user-1", "one", "[]", []byte{1}, t0, nil, nil).
+			AddRow("b", "user-1", "two", `["x"]`, []byte{2}, t0.Add(time.Second), nil, t0))
+		got, err := s.List(ctx, "user-1")
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		assert.Equal(t, "a", got[0].ID)
+		assert.Equal(t, []string{"x"}, got[1].Scopes)
+		assert.Equal(t, t0, got[1].LastUsedAt)
+	})
+	t.Run("none is an empty slice", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.Postgres)
+		mock.ExpectQuery(q).WithArgs("nobody").WillReturnRows(tokenRow())
+		got, err := s.List(ctx, "nobody")
+		require.NoError(t, err)
+		assert.NotNil(t, got)
+		assert.Empty(t, got)
+	})
+	t.Run("errors", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.Postgres)
+		mock.ExpectQuery(q).WithArgs("u").WillReturnError(errDown)
+		mock.ExpectQuery(q).WithArgs("u").WillReturnRows(tokenRow().
+			AddRow("a", "u", "", "[]", []byte{1}, t0, nil, nil).RowError(0, errDown))
+		mock.ExpectQuery(q).WithArgs("u").WillReturnRows(tokenRow().
+			AddRow("a", "u", "", "{", []byte{1}, t0, nil, nil))
+		for i := range 3 {
+			got, err := s.List(ctx, "u")
+			assert.Nil(t, got)
+			require.Error(t, err, "case %d", i)
+			assert.NotErrorIs(t, err, tokenauth.ErrNotFound)
+			if i < 2 {
+				assert.ErrorIs(t, err, errDown)
+			}
+		}
+	})
+}
+
+func TestTouch(t *testing.T) {
+	queries := map[sqlstore.Dialect]string{
+		sqlstore.Postgres: `UPDATE "tokenauth_tokens" SET` +
+			` last_used_at = COALESCE(GREATEST(last_used_at, $1), last_used_at, $2),` +
+			` expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(GREATEST(expires_at, $3), expires_at) END` +
+			` WHERE id = $4`,
+		sqlstore.MySQL: "UPDATE `tokenauth_tokens` SET" +
+			" last_used_at = COALESCE(GREATEST(last_used_at, CAST(? AS DATETIME(6))), last_used_at, CAST(? AS DATETIME(6)))," +
+			" expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(GREATEST(expires_at, CAST(? AS DATETIME(6))), expires_at) END" +
+			" WHERE id = ?",
+		sqlstore.SQLite: `UPDATE "tokenauth_tokens" SET` +
+			` last_used_at = COALESCE(MAX(last_used_at, ?), last_used_at, ?),` +
+			` expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(MAX(expires_at, ?), expires_at) END` +
+			` WHERE id = ?`,
+	}
+	const existsMySQL = "SELECT 1 FROM `tokenauth_tokens` WHERE id = ?"
+	used, exp := t0.Add(time.Minute), t0.Add(time.Hour)
+	ctx := context.Background()
+
+	for _, d := range []sqlstore.Dialect{sqlstore.Postgres, sqlstore.MySQL, sqlstore.SQLite} {
+		t.Run(d.String(), func(t *testing.T) {
+			s, mock := newMock(t, d)
+			u, e := any(used), any(exp)
+			if d == sqlstore.SQLite {
+				u, e = used.UnixMicro(), exp.UnixMicro()
+			}
+			mock.ExpectExec(queries[d]).WithArgs(u, u, e, "id-1").WillReturnResult(sqlmock.NewResult(0, 1))
+			require.NoError(t, s.Touch(ctx, "id-1", used.Add(999), exp))
+			// Zero times are NULL: the column is left alone.
+			mock.ExpectExec(queries[d]).WithArgs(u, u, nil, "id-1").WillReturnResult(sqlmock.NewResult(0, 1))
+			require.NoError(t, s.Touch(ctx, "id-1", used, time.Time{}))
+		})
+	}
+	t.Run("no row is ErrNotFound", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.Postgres)
+		mock.ExpectExec(queries[sqlstore.Postgres]).WithArgs(used, used, nil, "gone").WillReturnResult(sqlmock.NewResult(0, 0))
+		checkErr(t, s.Touch(ctx, "gone", used, time.Time{}), tokenauth.ErrNotFound)
+	})
+	t.Run("mysql: an unchanged row is found by its key", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.MySQL)
+		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, "id-1").WillReturnResult(sqlmock.NewResult(0, 0))
+		mock.ExpectQuery(existsMySQL).WithArgs("id-1").WillReturnRows(sqlmock.NewRows([]string{"1"}).AddRow(1))
+		require.NoError(t, s.Touch(ctx, "id-1", used, time.Time{}))
+	})
+	t.Run("mysql: a missing row is ErrNotFound", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.MySQL)
+		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, "gone").WillReturnResult(sqlmock.NewResult(0, 0))
+		mock.ExpectQuery(existsMySQL).WithArgs("gone").WillReturnRows(sqlmock.NewRows([]string{"1"}))
+		checkErr(t, s.Touch(ctx, "gone", used, time.Time{}), tokenauth.ErrNotFound)
+	})
+	t.Run("errors", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.MySQL)
+		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, "id").WillReturnError(errDown)
+		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, "id").WillReturnResult(sqlmock.NewErrorResult(errDown))
+		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, "id").WillReturnResult(sqlmock.NewResult(0, 0))
+		mock.ExpectQuery(existsMySQL).WithArgs("id").WillReturnError(errDown)
+		for range 3 {
+			checkErr(t, s.Touch(ctx, "id", used, time.Time{}), errDown)
+		}
+	})
+}
+
+// driver describes an Exec outcome.
+type driver struct {
+	rows    int64
+	err     error // the statement fails
+	rowsErr error // RowsAffected fails
+}
+
+func (r driver) expect(e *sqlmock.ExpectedExec) {
+	switch {
+	case r.err != nil:
+		e.WillReturnError(r.err)
+	case r.rowsErr != nil:
+		e.WillReturnResult(sqlmock.NewErrorResult(r.rowsErr))
+	default:
+		e.WillReturnResult(sqlmock.NewResult(0, r.rows))
+	}
+}
+
+// checkErr asserts that err is nil when want is, and otherwise matches want
+// and, unless want is ErrNotFound, is not ErrNotFound: a failure must never
+// read as "no such token".
+func checkErr(t *testing.T, err, want error) {
+	t.Helper()
+	if want == nil {
+		assert.NoError(t, err)
+		return
+	}
+	assert.ErrorIs(t, err, want)
+	if !errors.Is(want, tokenauth.ErrNotFound) {
+		assert.NotErrorIs(t, err, tokenauth.ErrNotFound)
+	}
+}
+
+// A database failure reaches the client as 503, never as 401 "Invalid
+// token.", which would make it discard a good token.
+func TestDriverErrorIsAnOutageForTheAuthenticator(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		respond    func(*sqlmock.ExpectedQuery)
+		wantStatus int
+	}{
+		{"outage", func(e *sqlmock.ExpectedQuery) { e.WillReturnError(errDown) }, http.StatusServiceUnavailable},
+		{"timeout", func(e *sqlmock.ExpectedQuery) { e.WillReturnError(context.DeadlineExceeded) }, http.StatusServiceUnavailable},
+		{"unknown token", func(e *sqlmock.ExpectedQuery) { e.WillReturnRows(tokenRow()) }, http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, mock := newMock(t, sqlstore.Postgres)
+			a, err := tokenauth.New(s, tokenauth.Options{Logger: discardLogger()})
+			require.NoError(t, err)
+			key, err := tokenauth.Generate("")
+			require.NoError(t, err)
+			tc.respond(mock.ExpectQuery(findPG).WithArgs(a.Hasher().Digest(key)))
+
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set("Authorization", "Token "+key)
+			a.Require(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+				t.Error("handler reached")
+			})).ServeHTTP(rec, req)
+			assert.Equal(t, tc.wantStatus, rec.Code)
+			assert.NotContains(t, rec.Body.String(), "refused")
+		})
+	}
+}
