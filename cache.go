@@ -196,11 +196,10 @@ type flight struct {
 	// retry: the lookup failed because its caller's context ended, which
 	// says nothing to the others sharing it; they try again.
 	retry bool
-	// What was invalidated while the lookup ran; such an answer may be
-	// stale and is returned but not cached.
-	stale     bool // the digest itself (a Create)
-	dropIDs   []string
-	dropUsers []string
+	// stale: something was invalidated while the lookup ran. Its answer
+	// goes to the callers that joined before the invalidation and is not
+	// cached; the flight is detached, so later callers start a new one.
+	stale bool
 }
 
 // cacheShard is one lock's worth of the cache.
@@ -405,7 +404,9 @@ func (c *Cache) load(ctx context.Context, sh *cacheShard, key string, digest []b
 			f.err = errStorePanicked
 		}
 		sh.mu.Lock()
-		delete(sh.flights, key)
+		if sh.flights[key] == f {
+			delete(sh.flights, key)
+		}
 		if returned {
 			c.keep(sh, key, f, started)
 		}
@@ -425,9 +426,6 @@ func (c *Cache) keep(sh *cacheShard, key string, f *flight, started time.Time) {
 	e := &cacheEntry{key: key, loaded: started}
 	switch {
 	case f.err == nil && f.tok != nil:
-		if slices.Contains(f.dropIDs, f.tok.ID) || slices.Contains(f.dropUsers, f.tok.UserID) {
-			return
-		}
 		e.tok, e.expires = f.tok, started.Add(c.ttl)
 	case errors.Is(f.err, ErrNotFound) && c.negativeTTL > 0:
 		e.expires = started.Add(c.negativeTTL)
@@ -453,6 +451,7 @@ func (c *Cache) Create(ctx context.Context, t *Token) error {
 	}
 	if f := sh.flights[string(digest)]; f != nil {
 		f.stale = true
+		delete(sh.flights, string(digest))
 	}
 	sh.mu.Unlock()
 	return err
@@ -509,6 +508,18 @@ func (c *Cache) DeleteExpired(ctx context.Context, before time.Time) (int, error
 	return n, err
 }
 
+// detachFlights marks every lookup in progress stale and removes it from
+// the flight table, so that a Find begun after an invalidation never joins
+// a lookup that may have read the record before it. Flights do not know
+// which token they will find, so all of them go: invalidations are rare.
+// sh.mu must be held.
+func (sh *cacheShard) detachFlights() {
+	for k, f := range sh.flights {
+		f.stale = true
+		delete(sh.flights, k)
+	}
+}
+
 // forgetID drops the entry of the token with the given ID, and keeps
 // lookups in progress from caching it.
 func (c *Cache) forgetID(id string) {
@@ -518,9 +529,7 @@ func (c *Cache) forgetID(id string) {
 		if e := sh.byID[id]; e != nil {
 			sh.remove(e)
 		}
-		for _, f := range sh.flights {
-			f.dropIDs = append(f.dropIDs, id)
-		}
+		sh.detachFlights()
 		sh.mu.Unlock()
 	}
 }
@@ -534,9 +543,7 @@ func (c *Cache) forgetUser(userID string) {
 		for e := sh.byUser[userID]; e != nil; e = sh.byUser[userID] {
 			sh.remove(e)
 		}
-		for _, f := range sh.flights {
-			f.dropUsers = append(f.dropUsers, userID)
-		}
+		sh.detachFlights()
 		sh.mu.Unlock()
 	}
 }
