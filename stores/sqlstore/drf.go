@@ -57,7 +57,9 @@ type ImportResult struct {
 // CreatedAt from the row's created (the import time if NULL), no expiry,
 // and the digest h computes: pass the Authenticator's Hasher, which must
 // also be told to accept DRF keys (tokenauth.Options.AcceptLegacyKeys).
-// The keys themselves are never stored, logged or put in an error.
+// The keys themselves are never stored, logged or put in an error. Times
+// without a zone, as Django writes them on MySQL and SQLite with
+// USE_TZ = True, are read as UTC.
 //
 // ImportDRF is idempotent: a key whose digest dst already holds is
 // counted as skipped. Rows are streamed, not loaded into memory; src and

@@ -31,7 +31,6 @@ type backend struct {
 	dialect sqlstore.Dialect
 	env     string // empty: always available (SQLite in a temporary file)
 	example string // a value for env, for the skip message
-	params  string // added to the SQLite DSN
 }
 
 var backends = []backend{
@@ -54,7 +53,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, b backend, db *sql.DB)) {
 // end of the test, or skips tb when its DSN is not set.
 func (b backend) open(tb testing.TB) *sql.DB {
 	tb.Helper()
-	dsn := "sqlite:" + filepath.Join(tb.TempDir(), "tokens.db") + b.params
+	dsn := "sqlite:" + filepath.Join(tb.TempDir(), "tokens.db")
 	if b.env != "" {
 		dsn = os.Getenv(b.env)
 		if dsn == "" {

@@ -65,12 +65,10 @@ type (
 	codeError     struct{ code int }    // modernc.org/sqlite
 )
 
-func (e *sqlStateError) Error() string { return "ERROR: constraint violated (SQLSTATE " + e.code + ")" }
-func (e *sqlStateError) SQLState() string {
-	return e.code
-}
-func (e *codeError) Error() string { return fmt.Sprintf("constraint failed (%d)", e.code) }
-func (e *codeError) Code() int     { return e.code }
+func (e *sqlStateError) Error() string    { return "ERROR: constraint violated (SQLSTATE " + e.code + ")" }
+func (e *sqlStateError) SQLState() string { return e.code }
+func (e *codeError) Error() string        { return fmt.Sprintf("constraint failed (%d)", e.code) }
+func (e *codeError) Code() int            { return e.code }
 
 func TestNewRejectsInvalidOptions(t *testing.T) {
 	db, _, err := sqlmock.New()
@@ -355,15 +353,14 @@ func TestFindReadsEveryTimeRepresentation(t *testing.T) {
 func TestDelete(t *testing.T) {
 	const q = `DELETE FROM "tokenauth_tokens" WHERE id = ?`
 	for _, tc := range []struct {
-		name     string
-		result   driver
-		wantErr  error
-		notFound bool
+		name    string
+		result  execResult
+		wantErr error
 	}{
-		{name: "deleted", result: driver{rows: 1}},
-		{name: "missing", result: driver{rows: 0}, wantErr: tokenauth.ErrNotFound},
-		{name: "driver error", result: driver{err: errDown}, wantErr: errDown},
-		{name: "rows affected error", result: driver{rowsErr: errDown}, wantErr: errDown},
+		{name: "deleted", result: execResult{rows: 1}},
+		{name: "missing", result: execResult{rows: 0}, wantErr: tokenauth.ErrNotFound},
+		{name: "driver error", result: execResult{err: errDown}, wantErr: errDown},
+		{name: "rows affected error", result: execResult{rowsErr: errDown}, wantErr: errDown},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, mock := newMock(t, sqlstore.SQLite)
@@ -508,14 +505,14 @@ func TestTouch(t *testing.T) {
 	})
 }
 
-// driver describes an Exec outcome.
-type driver struct {
+// execResult describes an Exec outcome.
+type execResult struct {
 	rows    int64
 	err     error // the statement fails
 	rowsErr error // RowsAffected fails
 }
 
-func (r driver) expect(e *sqlmock.ExpectedExec) {
+func (r execResult) expect(e *sqlmock.ExpectedExec) {
 	switch {
 	case r.err != nil:
 		e.WillReturnError(r.err)
