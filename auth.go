@@ -304,7 +304,7 @@ func (a *Authenticator) Verify(ctx context.Context, key string) (Principal, erro
 		case errors.Is(err, ErrUserInactive) || errors.Is(err, ErrNotFound):
 			return Principal{}, ErrUserInactive
 		case err != nil:
-			return Principal{}, a.storeError("load user", err)
+			return Principal{}, a.storeErrorCtx(ctx, "load user", err)
 		}
 		p.User = u
 	}
@@ -315,17 +315,18 @@ func (a *Authenticator) Verify(ctx context.Context, key string) (Principal, erro
 }
 
 func (a *Authenticator) find(ctx context.Context, digest []byte) (*Token, error) {
+	sctx := ctx
 	if a.storeTimeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.storeTimeout)
+		sctx, cancel = context.WithTimeout(ctx, a.storeTimeout)
 		defer cancel()
 	}
-	t, err := a.store.Find(ctx, digest)
+	t, err := a.store.Find(sctx, digest)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, ErrInvalidToken
 	case err != nil:
-		return nil, a.storeError("find", err)
+		return nil, a.storeErrorCtx(ctx, "find", err)
 	case t == nil:
 		return nil, a.storeError("find", errors.New("store returned a nil token without an error"))
 	}
@@ -360,12 +361,13 @@ func (a *Authenticator) touch(ctx context.Context, t *Token, now time.Time) erro
 	if a.idleTimeout > 0 {
 		expires = now.Add(a.idleTimeout).UTC().Truncate(time.Microsecond)
 	}
+	sctx := ctx
 	if a.storeTimeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.storeTimeout)
+		sctx, cancel = context.WithTimeout(ctx, a.storeTimeout)
 		defer cancel()
 	}
-	err := a.store.Touch(ctx, t.ID, now.UTC().Truncate(time.Microsecond), expires)
+	err := a.store.Touch(sctx, t.ID, now.UTC().Truncate(time.Microsecond), expires)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		// Revoked while the request was in flight.
@@ -376,7 +378,11 @@ func (a *Authenticator) touch(ctx context.Context, t *Token, now time.Time) erro
 		a.touchMu.Lock()
 		delete(a.touched, t.ID)
 		a.touchMu.Unlock()
-		a.logger.LogAttrs(ctx, slog.LevelWarn, "tokenauth: recording token use failed",
+		level := slog.LevelWarn
+		if ctx.Err() != nil {
+			level = slog.LevelDebug // the client went away; not a store fault
+		}
+		a.logger.LogAttrs(ctx, level, "tokenauth: recording token use failed",
 			slog.String("token_id", t.ID), slog.String("error", err.Error()))
 	}
 	return nil
@@ -436,7 +442,19 @@ func (a *Authenticator) Rotate(ctx context.Context, old *Token) (string, *Token,
 
 // storeError logs a store failure and wraps it as ErrUnavailable.
 func (a *Authenticator) storeError(op string, err error) error {
-	a.logger.LogAttrs(context.Background(), slog.LevelError, "tokenauth: store failure",
+	return a.storeErrorCtx(context.Background(), op, err)
+}
+
+// storeErrorCtx is storeError for a call made on behalf of ctx. When ctx
+// itself has ended (the client hung up), the failure says nothing about
+// the store: it is logged at debug level only, so that anyone closing
+// connections early cannot fill an operator's error log.
+func (a *Authenticator) storeErrorCtx(ctx context.Context, op string, err error) error {
+	level := slog.LevelError
+	if ctx.Err() != nil {
+		level = slog.LevelDebug
+	}
+	a.logger.LogAttrs(ctx, level, "tokenauth: store failure",
 		slog.String("op", op), slog.String("error", err.Error()))
 	return unavailable(err)
 }

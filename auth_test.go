@@ -460,3 +460,23 @@ func TestHMACHasher(t *testing.T) {
 	_, err = a.Verify(context.Background(), tokenauthtest.Issue(t, a, "1"))
 	assert.NoError(t, err)
 }
+
+func TestClientHangUpIsNotLoggedAsStoreFailure(t *testing.T) {
+	logger, logs := logBuffer()
+	a, err := tokenauth.New(slowStore{memstore.New()}, tokenauth.Options{Logger: logger})
+	require.NoError(t, err)
+	key, err := tokenauth.Generate("")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the client has gone
+	_, err = a.Verify(ctx, key)
+	assert.ErrorIs(t, err, tokenauth.ErrUnavailable)
+	assert.NotContains(t, logs.String(), "level=ERROR")
+
+	// A store that times out on its own is an outage, and logged as one.
+	b, err := tokenauth.New(slowStore{memstore.New()}, tokenauth.Options{Logger: logger, StoreTimeout: time.Millisecond})
+	require.NoError(t, err)
+	_, err = b.Verify(context.Background(), key)
+	assert.ErrorIs(t, err, tokenauth.ErrUnavailable)
+	assert.Contains(t, logs.String(), "level=ERROR")
+}
