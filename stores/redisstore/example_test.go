@@ -17,7 +17,10 @@ import (
 func Example() {
 	// NewUniversalClient gives a cluster client for several addresses, or
 	// a Sentinel one when MasterName is set.
-	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:6379"}})
+	client := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:                 []string{"127.0.0.1:6379"},
+		ContextTimeoutEnabled: true, // honour tokenauth.Options.StoreTimeout and request deadlines
+	})
 	defer client.Close()
 
 	store, err := redisstore.New(client, redisstore.Options{Prefix: "myapp:tokens:"})

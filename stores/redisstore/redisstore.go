@@ -10,6 +10,11 @@
 // All keys of a Store share one Redis Cluster hash tag, so that those
 // scripts work on a cluster: the whole store lives in one hash slot, on
 // one primary (and its replicas). See the README for the key layout.
+//
+// Create the client with ContextTimeoutEnabled: true. Without it go-redis
+// ignores context deadlines, so tokenauth.Options.StoreTimeout has no
+// effect and a request waits out go-redis's own timeouts and retries
+// during an outage.
 package redisstore
 
 import (
