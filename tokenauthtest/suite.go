@@ -51,6 +51,7 @@ var suite = []struct {
 	{"DeleteExpired", testDeleteExpired},
 	{"CanceledContext", testCanceledContext},
 	{"Concurrent", testConcurrent},
+	{"AuthenticatorRace", testAuthenticatorRace},
 }
 
 // baseTime is a fixed, microsecond-precise instant for the suite.

@@ -1,0 +1,27 @@
+// Package reliability holds the tests that show tokenauth failing safe
+// against real databases; it has no code of its own. Each test fails if
+// the behaviour it names regresses:
+//
+//   - TestOutage puts a TCP proxy (tokenauthtest.Proxy) between a real
+//     HTTP service and PostgreSQL or Redis, and cuts it, black-holes it and
+//     slows it down under load: every request gets 503 with Retry-After
+//     within the store timeout, never 401 or 500; once the link is back,
+//     requests succeed again within a second, and every token issued
+//     before the outage still authenticates with the same record.
+//   - TestReplicasAgree runs two replicas, each with its own cache, over
+//     one PostgreSQL or Redis store under load: a token revoked on one is
+//     refused there at once and on the other within the cache TTL.
+//   - TestCacheRevocationDuringLookup checks that a revocation through a
+//     Cache is honoured at once even by a lookup that joins a store call
+//     begun before it.
+//   - TestUnknownTokenLookupByDigest shows that authenticating a
+//     well-formed but unknown token compares no secret: the store is asked
+//     once, by the token's digest, and nothing else runs.
+//
+// The PostgreSQL and Redis tests read TOKENAUTH_TEST_POSTGRES_DSN and
+// TOKENAUTH_TEST_REDIS_ADDR and are skipped when they are unset:
+//
+//	TOKENAUTH_TEST_POSTGRES_DSN='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' \
+//	TOKENAUTH_TEST_REDIS_ADDR=127.0.0.1:6379 \
+//	go test -race ./reliability
+package reliability

@@ -1,0 +1,324 @@
+package tokenauthtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-tokenauth/tokenauth"
+)
+
+// The race section runs processes of a service over the store under
+// test, some with an Authenticator straight on it and some behind their
+// own tokenauth.Cache, as replicas are. All share a clock that moves one
+// millisecond at every reading, so that uses are recorded (touched) often
+// and each at a distinct instant.
+const (
+	raceTouchInterval = 20 * time.Millisecond
+	raceIdleTimeout   = time.Hour
+	raceCacheTTL      = time.Minute
+	raceClockStep     = time.Millisecond
+)
+
+// raceClock is a clock that moves forward by raceClockStep at every reading,
+// and by any duration on demand.
+type raceClock struct {
+	base  time.Time
+	ticks atomic.Int64 // nanoseconds since base
+}
+
+func (c *raceClock) now() time.Time {
+	return c.base.Add(time.Duration(c.ticks.Add(int64(raceClockStep))))
+}
+
+func (c *raceClock) advance(d time.Duration) { c.ticks.Add(int64(d)) }
+
+// touchLog is the store under test, recording the latest use and expiry
+// that each token was successfully touched with.
+type touchLog struct {
+	tokenauth.Store
+	mu     sync.Mutex
+	latest map[string]touched
+}
+
+type touched struct {
+	lastUsed, expires time.Time
+	n                 int
+}
+
+// Touch waits up to 200µs, as a network would, so that concurrent touches
+// reach the store in any order, then records what the store accepted.
+func (l *touchLog) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
+	time.Sleep(rand.N(200 * time.Microsecond))
+	err := l.Store.Touch(ctx, id, lastUsed, expiresAt)
+	if err == nil {
+		l.mu.Lock()
+		w := l.latest[id]
+		if lastUsed.After(w.lastUsed) {
+			w.lastUsed = lastUsed
+		}
+		if expiresAt.After(w.expires) {
+			w.expires = expiresAt
+		}
+		w.n++
+		l.latest[id] = w
+		l.mu.Unlock()
+	}
+	return err
+}
+
+func (l *touchLog) get(id string) touched {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.latest[id]
+}
+
+// race is the state of one run of the section.
+type race struct {
+	ctx    context.Context
+	plain  *tokenauth.Authenticator // no cache: reads the store on every request
+	cached *tokenauth.Authenticator // behind its own Cache: a replica
+	procs  []*tokenauth.Authenticator
+
+	mu       sync.Mutex
+	failures []string
+	revoked  []string // keys revoked during the run
+}
+
+func (r *race) fail(format string, args ...any) {
+	r.mu.Lock()
+	r.failures = append(r.failures, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+}
+
+func (r *race) name(p *tokenauth.Authenticator) string {
+	if p == r.plain {
+		return "the process without a cache"
+	}
+	return "the process with a cache"
+}
+
+// testAuthenticatorRace issues, authenticates, touches, revokes and revokes
+// all from many goroutines at once, through two processes sharing s, and
+// checks what a service relies on:
+//
+//   - a Verify that starts after Revoke or RevokeAll has returned never
+//     accepts the token in the process that revoked it, nor in any
+//     process without a cache;
+//   - a Verify that ends before the revocation starts always accepts it;
+//   - the process with a cache refuses every revoked token once its cache
+//     TTL has passed: replicas agree within the TTL;
+//   - concurrent touches lose no update: the token ends with the latest
+//     LastUsedAt and ExpiresAt that any successful Touch wrote.
+func testAuthenticatorRace(t *testing.T, s tokenauth.Store) {
+	clock := &raceClock{base: time.Now().UTC()}
+	log := &touchLog{Store: s, latest: map[string]touched{}}
+	// process returns an Authenticator over log, behind a cache if cached.
+	process := func(touchInterval time.Duration, cached bool) *tokenauth.Authenticator {
+		t.Helper()
+		var store tokenauth.Store = log
+		if cached {
+			c, err := tokenauth.NewCache(log, tokenauth.CacheOptions{TTL: raceCacheTTL, Now: clock.now})
+			if err != nil {
+				t.Fatalf("tokenauth.NewCache: %v", err)
+			}
+			store = c
+		}
+		a, err := tokenauth.New(store, tokenauth.Options{
+			TouchInterval: touchInterval,
+			IdleTimeout:   raceIdleTimeout,
+			Now:           clock.now,
+			Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			t.Fatalf("tokenauth.New: %v", err)
+		}
+		return a
+	}
+	plain, cached := process(raceTouchInterval, false), process(raceTouchInterval, true)
+	r := &race{ctx: context.Background(), plain: plain, cached: cached, procs: []*tokenauth.Authenticator{plain, cached}}
+	// The hot token is used through two more processes that record every
+	// use, so that their touches race each other.
+	hotProcs := []*tokenauth.Authenticator{process(raceClockStep, false), process(raceClockStep, true)}
+
+	hotKey, hot, err := plain.Issue(r.ctx, "hot", tokenauth.IssueOptions{Name: "hot"})
+	if err != nil {
+		t.Fatalf("Issue: %v", err)
+	}
+
+	const revokers, tokensEach = 3, 4
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.useConcurrently(hotProcs, hotKey, hot, log)
+	}()
+	for w := 0; w < revokers; w++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			user := fmt.Sprintf("revoke-%d", w)
+			for i := 0; i < tokensEach; i++ {
+				if keys, toks := r.issue(user, i, 1); len(keys) == 1 {
+					p := r.procs[(w+i)%2]
+					r.revokeUnderLoad(p, keys, func() error { return p.Revoke(r.ctx, toks[0].ID) })
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			user := fmt.Sprintf("revoke-all-%d", w)
+			p := r.procs[w%2]
+			if keys, _ := r.issue(user, w, 3); len(keys) == 3 {
+				r.revokeUnderLoad(p, keys, func() error {
+					n, err := p.RevokeAll(r.ctx, user)
+					if err == nil && n != len(keys) {
+						r.fail("RevokeAll through %s = %d, want %d", r.name(p), n, len(keys))
+					}
+					return err
+				})
+			}
+		}()
+	}
+	wg.Wait()
+
+	// Replicas agree within the cache TTL.
+	clock.advance(raceCacheTTL)
+	for _, key := range r.revoked {
+		for _, p := range r.procs {
+			if _, err := p.Verify(r.ctx, key); !errors.Is(err, tokenauth.ErrInvalidToken) {
+				r.fail("a cache TTL after its revocation, %s: Verify = %v, want ErrInvalidToken", r.name(p), err)
+			}
+		}
+	}
+	for _, p := range append(r.procs, hotProcs...) {
+		if _, err := p.Verify(r.ctx, hotKey); err != nil {
+			r.fail("a process refused the valid hot token at the end: %v", err)
+		}
+	}
+
+	if n := len(r.failures); n > 0 {
+		if n > 10 {
+			r.failures = append(r.failures[:10], fmt.Sprintf("… and %d more", n-10))
+		}
+		t.Errorf("%d failures:\n%s", n, strings.Join(r.failures, "\n"))
+	}
+}
+
+// useConcurrently uses the token key (whose record is tok) in rounds,
+// from several goroutines at once through procs, each use recorded; after
+// each round, the store must hold the latest LastUsedAt and ExpiresAt
+// written, whatever order the touches landed in.
+func (r *race) useConcurrently(procs []*tokenauth.Authenticator, key string, tok *tokenauth.Token, log *touchLog) {
+	const rounds, workers = 15, 6
+	for round := 0; round < rounds; round++ {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if _, err := procs[w%len(procs)].Verify(r.ctx, key); err != nil {
+					r.fail("a process refused a valid token: %v", err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		want := log.get(tok.ID)
+		got, err := log.Store.Find(r.ctx, tok.Digest)
+		switch {
+		case err != nil:
+			r.fail("Find: %v", err)
+			return
+		case want.n < round+2:
+			r.fail("after %d rounds of concurrent uses the token was touched only %d times", round+1, want.n)
+			return
+		case !sameTime(got.LastUsedAt, want.lastUsed) || !sameTime(got.ExpiresAt, want.expires):
+			r.fail("after %d concurrent touches: LastUsedAt %v, ExpiresAt %v; want the latest written, %v and %v",
+				want.n, got.LastUsedAt, got.ExpiresAt, want.lastUsed, want.expires)
+			return
+		}
+	}
+}
+
+// issue issues n tokens to user, alternating between the processes.
+func (r *race) issue(user string, first, n int) ([]string, []*tokenauth.Token) {
+	var keys []string
+	var toks []*tokenauth.Token
+	for i := 0; i < n; i++ {
+		p := r.procs[(first+i)%2]
+		key, tok, err := p.Issue(r.ctx, user, tokenauth.IssueOptions{Name: "race"})
+		if err != nil {
+			r.fail("Issue through %s: %v", r.name(p), err)
+			return nil, nil
+		}
+		keys = append(keys, key)
+		toks = append(toks, tok)
+	}
+	return keys, toks
+}
+
+// revokeUnderLoad runs revoke through p while two goroutines verify keys
+// through both processes, and checks each Verify against the moment the
+// revocation started and the moment it returned.
+func (r *race) revokeUnderLoad(p *tokenauth.Authenticator, keys []string, revoke func() error) {
+	const verifiers, uses = 2, 6
+	// mustRefuse are the processes that see a revocation through p at once.
+	mustRefuse := func(q *tokenauth.Authenticator) bool { return q == p || q == r.plain }
+	var revoking, revoked atomic.Bool
+	var wg sync.WaitGroup
+	var once sync.Once
+	started := make(chan struct{})
+	for v := 0; v < verifiers; v++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < uses; i++ {
+				q, key := r.procs[(v+i)%2], keys[(v+i)%len(keys)]
+				after := revoked.Load()
+				_, err := q.Verify(r.ctx, key)
+				before := !revoking.Load()
+				once.Do(func() { close(started) })
+				switch {
+				case err == nil && after && mustRefuse(q):
+					r.fail("%s accepted a token after its revocation through %s returned", r.name(q), r.name(p))
+				case err != nil && !errors.Is(err, tokenauth.ErrInvalidToken):
+					r.fail("Verify through %s: %v", r.name(q), err)
+				case err != nil && before:
+					r.fail("%s refused a token before its revocation started: %v", r.name(q), err)
+				}
+			}
+		}()
+	}
+	<-started
+	revoking.Store(true)
+	err := revoke()
+	revoked.Store(true)
+	if err != nil {
+		r.fail("revocation through %s: %v", r.name(p), err)
+	}
+	for _, q := range r.procs {
+		if !mustRefuse(q) {
+			continue
+		}
+		for _, key := range keys {
+			if _, err := q.Verify(r.ctx, key); !errors.Is(err, tokenauth.ErrInvalidToken) {
+				r.fail("after a revocation through %s, %s: Verify = %v, want ErrInvalidToken", r.name(p), r.name(q), err)
+			}
+		}
+	}
+	wg.Wait()
+	r.mu.Lock()
+	r.revoked = append(r.revoked, keys...)
+	r.mu.Unlock()
+}
