@@ -1,0 +1,505 @@
+// Package bench builds the servers of tokenauth's load test: the same JSON
+// answer on GET /api/protected/, behind each way of authenticating that
+// run.sh compares (see the README). cmd/benchserver serves them on
+// loopback; the Go benchmarks of this module drive the same handlers
+// in-process.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gin-gonic/gin"
+	"github.com/labstack/echo/v4"
+	echomw "github.com/labstack/echo/v4/middleware"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/adapters/ginauth"
+	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/redisstore"
+	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // postgres:// DSNs
+	_ "modernc.org/sqlite"             // the SQLite mode's file
+)
+
+// Path is the route every server answers.
+const Path = "/api/protected/"
+
+// Body is what every server answers on Path, as application/json.
+const Body = `{"message":"ok"}`
+
+var body = []byte(Body)
+
+// Mode names one server of the comparison.
+type Mode string
+
+// The modes, in the order of the table run.sh prints.
+const (
+	// Bare is net/http with no authentication: the ceiling.
+	Bare Mode = "bare"
+	// Memstore is tokenauth's Require over memstore.
+	Memstore Mode = "memstore"
+	// PostgresCache is tokenauth over sqlstore on PostgreSQL behind
+	// tokenauth.Cache.
+	PostgresCache Mode = "postgres-cache"
+	// Postgres is tokenauth over sqlstore on PostgreSQL, one query per
+	// request.
+	Postgres Mode = "postgres"
+	// SQLite is tokenauth over sqlstore on a SQLite file.
+	SQLite Mode = "sqlite"
+	// GinBare is gin with no authentication.
+	GinBare Mode = "gin-bare"
+	// Gin is gin with ginauth.Require over memstore.
+	Gin Mode = "gin"
+	// EchoBare is echo with no authentication.
+	EchoBare Mode = "echo-bare"
+	// EchoKeyAuth is echo's own KeyAuth middleware with a validator that
+	// looks the key up in a map, as a user of echo would write it.
+	EchoKeyAuth Mode = "echo-keyauth"
+	// Redis is tokenauth over redisstore, one HMGET per request.
+	Redis Mode = "redis"
+	// RedisCache is tokenauth over redisstore behind tokenauth.Cache.
+	RedisCache Mode = "redis-cache"
+)
+
+// Modes lists every mode. DefaultModes is the subset run.sh runs unless
+// told otherwise.
+var (
+	Modes        = []Mode{Bare, Memstore, PostgresCache, Postgres, SQLite, GinBare, Gin, EchoBare, EchoKeyAuth, Redis, RedisCache}
+	DefaultModes = Modes[:9]
+)
+
+// ParseMode returns the Mode named s.
+func ParseMode(s string) (Mode, error) {
+	if m := Mode(s); slices.Contains(Modes, m) {
+		return m, nil
+	}
+	names := make([]string, len(Modes))
+	for i, m := range Modes {
+		names[i] = string(m)
+	}
+	return "", fmt.Errorf("bench: unknown mode %q; want one of %s", s, strings.Join(names, ", "))
+}
+
+// Authenticates reports whether m's server refuses requests without a
+// valid token.
+func (m Mode) Authenticates() bool { return m != Bare && m != GinBare && m != EchoBare }
+
+// NoCredentialsStatus is the status m's server answers to a request
+// without an Authorization header: 401, except echo's KeyAuth, which
+// answers 400, and the servers that do not authenticate.
+func (m Mode) NoCredentialsStatus() int {
+	switch {
+	case !m.Authenticates():
+		return http.StatusOK
+	case m == EchoKeyAuth:
+		return http.StatusBadRequest
+	}
+	return http.StatusUnauthorized
+}
+
+// usesPostgres and usesRedis tell which modes need a server.
+func (m Mode) usesPostgres() bool { return m == Postgres || m == PostgresCache }
+func (m Mode) usesRedis() bool    { return m == Redis || m == RedisCache }
+
+// Config says which server to build and what to seed it with.
+type Config struct {
+	// Mode is the server to build.
+	Mode Mode
+	// Tokens is how many tokens to seed. Default 1000.
+	Tokens int
+	// Sample is how many of the seeded keys Server.Keys returns, spread
+	// evenly over the seeding order, for the load generator. Default 1000,
+	// at most Tokens.
+	Sample int
+	// PostgresDSN is a postgres:// URL, needed by the PostgreSQL modes.
+	PostgresDSN string
+	// RedisAddr is host:port of Redis, needed by the Redis modes.
+	RedisAddr string
+	// Namespace names what the mode owns in a shared server: its
+	// PostgreSQL table, or its Redis keys' prefix. New drops that table or
+	// those keys, then seeds them; Close drops them. Lowercase ASCII
+	// letters, digits and underscores. Default "tokenauth_bench_" and the
+	// mode with '-' as '_'.
+	Namespace string
+	// Dir holds the SQLite mode's database file. Default a new temporary
+	// directory, removed by Close.
+	Dir string
+}
+
+// Server is a built server: its handler and keys it accepts.
+type Server struct {
+	// Mode is the server's mode.
+	Mode Mode
+	// Handler answers Body on GET Path.
+	Handler http.Handler
+	// Keys are valid keys for Handler (well-formed, unknown ones for the
+	// modes that do not authenticate), Config.Sample of them.
+	Keys []string
+
+	closers []func() error
+}
+
+// Close releases what New acquired: database connections, the PostgreSQL
+// table, the Redis keys and the SQLite directory it created.
+func (s *Server) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+func (s *Server) onClose(f func() error) { s.closers = append(s.closers, f) }
+
+// dbPoolSize is the number of connections each server keeps to its
+// database. database/sql keeps only two idle connections by default, so
+// under load it would open and close connections all the time.
+const dbPoolSize = 16
+
+// New builds the server cfg describes and seeds it. Seeding 10⁶ tokens
+// into a database takes a minute or two; ctx bounds it.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if _, err := ParseMode(string(cfg.Mode)); err != nil {
+		return nil, err
+	}
+	if cfg.Tokens == 0 {
+		cfg.Tokens = 1000
+	}
+	if cfg.Sample == 0 {
+		cfg.Sample = 1000
+	}
+	if cfg.Tokens < 1 || cfg.Sample < 1 {
+		return nil, errors.New("bench: Tokens and Sample must be positive")
+	}
+	cfg.Sample = min(cfg.Sample, cfg.Tokens)
+	if cfg.Namespace == "" {
+		cfg.Namespace = "tokenauth_bench_" + strings.ReplaceAll(string(cfg.Mode), "-", "_")
+	}
+	if strings.Trim(cfg.Namespace, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+		return nil, fmt.Errorf("bench: Namespace %q: want lowercase ASCII letters, digits and underscores", cfg.Namespace)
+	}
+	s := &Server{Mode: cfg.Mode}
+	var err error
+	switch m := cfg.Mode; {
+	case !m.Authenticates():
+		s.Keys, err = seed(ctx, cfg.Sample, cfg.Sample, 1, func(context.Context, int) (string, error) {
+			return tokenauth.Generate("")
+		})
+		s.Handler = bareHandler(m)
+	case m == EchoKeyAuth:
+		s.Handler, s.Keys, err = echoKeyAuth(ctx, cfg)
+	default:
+		err = s.buildTokenauth(ctx, cfg)
+	}
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	return s, nil
+}
+
+func okHandler(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+func okGin(c *gin.Context) { c.Data(http.StatusOK, "application/json", body) }
+
+func okEcho(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", body) }
+
+// bareHandler serves the modes without authentication.
+func bareHandler(m Mode) http.Handler {
+	switch m {
+	case GinBare:
+		r := newGin()
+		r.GET(Path, okGin)
+		return r
+	case EchoBare:
+		e := newEcho()
+		e.GET(Path, okEcho)
+		return e
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+Path, okHandler)
+	return mux
+}
+
+// newGin returns a gin engine without the default logger and recovery
+// middleware, as the other servers have neither.
+func newGin() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	return gin.New()
+}
+
+func newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	return e
+}
+
+// echoKeyAuth is echo's KeyAuth with a map of plaintext keys: what the
+// nearest Go peer of tokenauth looks like in a service.
+func echoKeyAuth(ctx context.Context, cfg Config) (http.Handler, []string, error) {
+	var mu sync.Mutex
+	valid := make(map[string]bool, cfg.Tokens)
+	keys, err := seed(ctx, cfg.Tokens, cfg.Sample, runtime.GOMAXPROCS(0), func(context.Context, int) (string, error) {
+		key, err := tokenauth.Generate("")
+		if err == nil {
+			mu.Lock()
+			valid[key] = true
+			mu.Unlock()
+		}
+		return key, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	e := newEcho()
+	e.GET(Path, okEcho, echomw.KeyAuthWithConfig(echomw.KeyAuthConfig{
+		AuthScheme: "Token",
+		Validator:  func(key string, _ echo.Context) (bool, error) { return valid[key], nil },
+	}))
+	return e, keys, nil
+}
+
+// buildTokenauth builds the modes that authenticate with tokenauth: it
+// opens the store, seeds it through an Authenticator and serves Require.
+func (s *Server) buildTokenauth(ctx context.Context, cfg Config) error {
+	st, err := s.openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	seeder, err := tokenauth.New(st.seed, tokenauth.Options{})
+	if err != nil {
+		return err
+	}
+	s.Keys, err = seed(ctx, cfg.Tokens, cfg.Sample, st.workers, func(ctx context.Context, i int) (string, error) {
+		key, _, err := seeder.Issue(ctx, "user-"+strconv.Itoa(i), tokenauth.IssueOptions{})
+		return key, err
+	})
+	if err != nil {
+		return err
+	}
+	if st.afterSeed != nil {
+		if err := st.afterSeed(ctx); err != nil {
+			return err
+		}
+	}
+	store := st.serve
+	if cfg.Mode == PostgresCache || cfg.Mode == RedisCache {
+		if store, err = tokenauth.NewCache(store, tokenauth.CacheOptions{}); err != nil {
+			return err
+		}
+	}
+	a, err := tokenauth.New(store, tokenauth.Options{})
+	if err != nil {
+		return err
+	}
+	if cfg.Mode == Gin {
+		r := newGin()
+		r.GET(Path, ginauth.Require(a), okGin)
+		s.Handler = r
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+Path, a.Require(http.HandlerFunc(okHandler)))
+	s.Handler = mux
+	return nil
+}
+
+// storeSetup is a mode's store, the store to seed it through with the
+// number of concurrent writers that suits it, and what to do once seeded.
+type storeSetup struct {
+	serve, seed tokenauth.Store
+	workers     int
+	afterSeed   func(context.Context) error
+}
+
+func (s *Server) openStore(ctx context.Context, cfg Config) (storeSetup, error) {
+	switch m := cfg.Mode; {
+	case m.usesPostgres():
+		return s.openPostgres(ctx, cfg)
+	case m.usesRedis():
+		return s.openRedis(ctx, cfg)
+	case m == SQLite:
+		// One writer: SQLite serialises writes anyway.
+		st, err := s.openSQLite(ctx, cfg)
+		return storeSetup{serve: st, seed: st, workers: 1}, err
+	}
+	st := memstore.New()
+	return storeSetup{serve: st, seed: st, workers: runtime.GOMAXPROCS(0)}, nil
+}
+
+func (s *Server) openPostgres(ctx context.Context, cfg Config) (storeSetup, error) {
+	if cfg.PostgresDSN == "" {
+		return storeSetup{}, fmt.Errorf("bench: mode %s needs a PostgreSQL DSN", cfg.Mode)
+	}
+	if _, _, d, err := sqlstore.ParseDSN(cfg.PostgresDSN); err != nil || d != sqlstore.Postgres {
+		return storeSetup{}, fmt.Errorf("bench: mode %s needs a postgres:// DSN", cfg.Mode)
+	}
+	db, store, err := sqlstore.Open(ctx, cfg.PostgresDSN, sqlstore.Options{Table: cfg.Namespace})
+	if err != nil {
+		return storeSetup{}, err
+	}
+	s.onClose(db.Close)
+	db.SetMaxOpenConns(dbPoolSize)
+	db.SetMaxIdleConns(dbPoolSize)
+	// The name passed sqlstore's check: lowercase letters, digits and
+	// underscores only.
+	table := `"` + store.Table() + `"`
+	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+table); err != nil {
+		return storeSetup{}, fmt.Errorf("bench: dropping the old table: %w", err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		return storeSetup{}, err
+	}
+	s.onClose(func() error {
+		_, err := db.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+table)
+		return err
+	})
+
+	// Seed through connections that do not wait for each commit to reach
+	// the disk: seeding is setup, not what is measured.
+	u, err := url.Parse(cfg.PostgresDSN)
+	if err != nil {
+		return storeSetup{}, errors.New("bench: malformed PostgreSQL DSN")
+	}
+	q := u.Query()
+	q.Set("synchronous_commit", "off")
+	u.RawQuery = q.Encode()
+	seedDB, seedStore, err := sqlstore.Open(ctx, u.String(), sqlstore.Options{Table: cfg.Namespace})
+	if err != nil {
+		return storeSetup{}, err
+	}
+	s.onClose(seedDB.Close) // on failure; idempotent
+	workers := 4 * runtime.GOMAXPROCS(0)
+	seedDB.SetMaxOpenConns(workers)
+	seedDB.SetMaxIdleConns(workers)
+	return storeSetup{
+		serve:   store,
+		seed:    seedStore,
+		workers: workers,
+		// Vacuum and analyse, so that the measured queries meet the table
+		// as one in service would be, not in autovacuum's way.
+		afterSeed: func(ctx context.Context) error {
+			defer seedDB.Close()
+			if _, err := db.ExecContext(ctx, "VACUUM ANALYZE "+table); err != nil {
+				return fmt.Errorf("bench: vacuuming the table: %w", err)
+			}
+			return nil
+		},
+	}, nil
+}
+
+func (s *Server) openSQLite(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
+	dir := cfg.Dir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "tokenauth-bench-"); err != nil {
+			return nil, err
+		}
+		s.onClose(func() error { return os.RemoveAll(dir) })
+	}
+	path := filepath.Join(dir, "tokens.db")
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	// WAL with synchronous=NORMAL, the usual setting for a server:
+	// commits do not wait for the disk, and the database stays consistent.
+	db, store, err := sqlstore.Open(ctx, "sqlite:"+path+"?_pragma=synchronous(NORMAL)", sqlstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	s.onClose(db.Close)
+	n := max(4, runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	return store, store.Migrate(ctx)
+}
+
+func (s *Server) openRedis(ctx context.Context, cfg Config) (storeSetup, error) {
+	if cfg.RedisAddr == "" {
+		return storeSetup{}, fmt.Errorf("bench: mode %s needs a Redis address", cfg.Mode)
+	}
+	client := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, PoolSize: dbPoolSize})
+	s.onClose(client.Close)
+	prefix := "{" + cfg.Namespace + "}:"
+	purge := func(ctx context.Context) error {
+		iter := client.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		var batch []string
+		for iter.Next(ctx) {
+			if batch = append(batch, iter.Val()); len(batch) == 1000 {
+				if err := client.Unlink(ctx, batch...).Err(); err != nil {
+					return err
+				}
+				batch = batch[:0]
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			return client.Unlink(ctx, batch...).Err()
+		}
+		return nil
+	}
+	if err := purge(ctx); err != nil {
+		return storeSetup{}, fmt.Errorf("bench: clearing old keys: %w", err)
+	}
+	s.onClose(func() error { return purge(context.Background()) })
+	store, err := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	if err != nil {
+		return storeSetup{}, err
+	}
+	return storeSetup{serve: store, seed: store, workers: 4 * runtime.GOMAXPROCS(0)}, nil
+}
+
+// seed calls issue n times on workers goroutines and returns sample of
+// the keys it returned, spread evenly over i.
+func seed(ctx context.Context, n, sample, workers int, issue func(ctx context.Context, i int) (string, error)) ([]string, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stride := max(1, n/sample)
+	keys := make([]string, sample)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				key, err := issue(ctx, i)
+				if err != nil {
+					cancel(fmt.Errorf("bench: seeding token %d: %w", i, err))
+					return
+				}
+				if i%stride == 0 && i/stride < sample {
+					keys[i/stride] = key
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	return keys, nil
+}

@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# run.sh: tokenauth's load test. It builds cmd/benchserver, starts one
+# server per mode on loopback (each seeds its tokens), checks that each
+# answers as it should, then runs wrk against them interleaved (A B C …,
+# A B C …) after a warm-up, and prints one Markdown table: median req/s,
+# p50 and p99 latency, and the ratio to the bare net/http server of the same
+# run. It stops every server it started, also on Ctrl-C.
+#
+#   bench/run.sh                      # 10³ tokens, 3 rounds of 10 s
+#   bench/run.sh -n 1000000 -modes bare,memstore,postgres-cache,postgres
+#   bench/run.sh -smoke               # CI: 2 s, 1 round, checks the harness
+#
+# The PostgreSQL modes use TOKENAUTH_TEST_POSTGRES_DSN (default
+# postgres://postgres@127.0.0.1:5432/test?sslmode=disable) and own the
+# tables tokenauth_bench_postgres and tokenauth_bench_postgres_cache, which
+# they drop and create. Only ratios from one run compare.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+
+usage() {
+	cat <<'USAGE'
+usage: run.sh [-d DURATION] [-r ROUNDS] [-w WARMUP] [-n TOKENS] [-modes LIST]
+              [-t THREADS] [-c CONNECTIONS] [-settle SECONDS] [-smoke]
+
+  -d DURATION     each wrk run, as wrk takes it (10s, 1m)        default 10s
+  -r ROUNDS       rounds over all modes; the table shows medians default 3
+  -w WARMUP       warm-up run per mode before the rounds, 0 for none
+                                                                 default 5s
+  -n TOKENS       tokens seeded in each server (1000000 for 10⁶) default 1000
+  -modes LIST     comma-separated modes, in table order; default every one
+                  but redis and redis-cache: bare, memstore, postgres-cache,
+                  postgres, sqlite, gin-bare, gin, echo-bare, echo-keyauth
+  -t THREADS      wrk threads                                    default 1
+  -c CONNECTIONS  wrk connections                                default 32
+  -settle SECONDS before each wrk run, wait up to this long for other
+                  processes to leave the CPU idle (0: do not wait) default 60
+  -smoke          check the harness end to end, fast:
+                  -d 2s -r 1 -w 0 -n 100 -settle 0
+USAGE
+}
+
+duration=10s rounds=3 warmup=5s tokens=1000 modes= threads=1 conns=32 settle=60
+while [ $# -gt 0 ]; do
+	case $1 in
+	-smoke) duration=2s rounds=1 warmup=0 tokens=100 settle=0; shift; continue ;;
+	-h | -help | --help) usage; exit 0 ;;
+	-d | -r | -w | -n | -modes | -t | -c | -settle)
+		if [ $# -lt 2 ]; then echo "run.sh: $1 needs a value" >&2; usage >&2; exit 2; fi ;;
+	*) echo "run.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+	esac
+	case $1 in
+	-d) duration=$2 ;;
+	-r) rounds=$2 ;;
+	-w) warmup=$2 ;;
+	-n) tokens=$2 ;;
+	-modes) modes=$2 ;;
+	-t) threads=$2 ;;
+	-c) conns=$2 ;;
+	-settle) settle=$2 ;;
+	esac
+	shift 2
+done
+for v in "-d $duration" "-w $warmup"; do
+	[[ ${v#* } =~ ^[0-9]+[smh]?$ ]] || { echo "run.sh: ${v% *} wants a duration such as 10s, not ${v#* }" >&2; exit 2; }
+done
+for v in "-r $rounds" "-n $tokens" "-t $threads" "-c $conns"; do
+	[[ ${v#* } =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: ${v% *} wants a positive integer, not ${v#* }" >&2; exit 2; }
+done
+[[ $settle =~ ^[0-9]+$ ]] || { echo "run.sh: -settle wants a number of seconds, not $settle" >&2; exit 2; }
+if [ "$conns" -lt "$threads" ]; then echo "run.sh: -c must be at least -t" >&2; exit 2; fi
+
+export TOKENAUTH_TEST_POSTGRES_DSN=${TOKENAUTH_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+export TOKENAUTH_TEST_REDIS_ADDR=${TOKENAUTH_TEST_REDIS_ADDR:-127.0.0.1:6379}
+
+if ! command -v wrk >/dev/null; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "run.sh: installing wrk from Debian" >&2
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+	else
+		echo "run.sh: wrk is missing; install it (Debian, Ubuntu: sudo apt-get install wrk)" >&2
+		exit 1
+	fi
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tokenauth-bench.XXXXXX")
+pids=()
+
+# stop_servers asks every server to stop (each removes what it seeded),
+# waits up to 10 s, then kills what is left.
+stop_servers() {
+	local pid
+	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for _ in $(seq 1 100); do
+		local alive=
+		for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+		[ -z "$alive" ] && break
+		sleep 0.1
+	done
+	for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	pids=()
+}
+cleanup() {
+	trap - EXIT INT TERM
+	stop_servers
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'echo >&2; echo "run.sh: interrupted" >&2; exit 130' INT
+trap 'exit 143' TERM
+
+echo "building cmd/benchserver" >&2
+(cd "$here" && go build -o "$tmp/benchserver" ./cmd/benchserver)
+
+if [ -z "$modes" ]; then
+	modes=$("$tmp/benchserver" -list | paste -sd, -)
+fi
+IFS=, read -r -a mode_list <<<"$modes"
+[ ${#mode_list[@]} -gt 0 ] || { echo "run.sh: -modes is empty" >&2; exit 2; }
+
+declare -A url
+for m in "${mode_list[@]}"; do
+	[ -z "${url[$m]+x}" ] || { echo "run.sh: mode $m given twice" >&2; exit 2; }
+	echo "starting $m (seeding $tokens tokens)" >&2
+	"$tmp/benchserver" -mode "$m" -tokens "$tokens" -keys "$tmp/$m.keys" >"$tmp/$m.out" 2>"$tmp/$m.log" &
+	pid=$!
+	pids+=("$pid")
+	# Seeding 10⁶ tokens in a database takes minutes.
+	deadline=$((SECONDS + 120 + tokens / 1000))
+	until grep -q '^ready ' "$tmp/$m.out"; do
+		if ! kill -0 "$pid" 2>/dev/null || [ $SECONDS -gt $deadline ]; then
+			echo "run.sh: server $m did not start:" >&2
+			cat "$tmp/$m.log" >&2
+			exit 1
+		fi
+		sleep 0.2
+	done
+	url[$m]=$(awk '/^ready /{print $2; exit}' "$tmp/$m.out")
+	"$tmp/benchserver" -mode "$m" -keys "$tmp/$m.keys" -check "${url[$m]}"
+done
+echo "every server answers as it should" >&2
+
+# bench MODE DURATION: one wrk run; prints "req/s p50_us p99_us timeouts".
+# An error status or a socket error fails the run: the figures would not be
+# those of the server answering as it should. Requests that time out (no
+# answer within 5 s) are counted and reported under the table.
+bench() {
+	local m=$1 out=$tmp/wrk.out
+	if ! wrk -t"$threads" -c"$conns" -d"$2" --timeout 5s -s "$here/wrk/tokens.lua" \
+		"${url[$m]}/api/protected/" -- "$tmp/$m.keys" >"$out" 2>&1; then
+		echo "run.sh: wrk failed on $m:" >&2
+		cat "$out" >&2
+		exit 1
+	fi
+	local line
+	line=$(grep '^RESULT' "$out") || { echo "run.sh: no result from wrk on $m:" >&2; cat "$out" >&2; exit 1; }
+	local _ rps p50 p99 status errors timeouts
+	IFS=$'\t' read -r _ rps p50 p99 status errors timeouts <<<"$line"
+	if [ "$status" != 0 ] || [ "$errors" != 0 ]; then
+		echo "run.sh: $m answered $status requests with an error status and failed $errors at the socket:" >&2
+		cat "$out" "$tmp/$m.log" >&2
+		exit 1
+	fi
+	echo "$rps $p50 $p99 $timeouts"
+}
+
+# cpu_busy prints the share of CPU time, in percent, that was not idle
+# machine-wide during the next second.
+cpu_busy() {
+	local a b i total=0
+	read -r -a a </proc/stat
+	sleep 1
+	read -r -a b </proc/stat
+	for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+	local idle=$((b[4] - a[4] + b[5] - a[5]))
+	echo $((total > 0 ? (total - idle) * 100 / total : 0))
+}
+
+# settle waits, up to $settle seconds, until the servers' machine is idle
+# (under 10 % busy), so that another process's burst does not skew one run.
+# It counts the runs that started on a busy machine all the same.
+busy_runs=0 runs=0
+settle() {
+	runs=$((runs + 1))
+	[ "$settle" -gt 0 ] || return 0
+	local deadline=$((SECONDS + settle)) busy
+	while busy=$(cpu_busy) && [ "$busy" -ge 10 ]; do
+		if [ $SECONDS -ge $deadline ]; then
+			busy_runs=$((busy_runs + 1))
+			return 0
+		fi
+		echo "waiting for the machine to settle: ${busy}% busy" >&2
+	done
+}
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+load_before=$(load)
+
+if [ "$warmup" != 0 ] && [ "$warmup" != 0s ]; then
+	echo "warming up: $warmup per mode" >&2
+	for m in "${mode_list[@]}"; do bench "$m" "$warmup" >/dev/null; done
+fi
+: >"$tmp/results"
+for r in $(seq 1 "$rounds"); do
+	for m in "${mode_list[@]}"; do
+		settle
+		res=$(bench "$m" "$duration")
+		echo "round $r/$rounds  $m: $res (req/s p50_us p99_us timeouts)" >&2
+		echo "$m $res" >>"$tmp/results"
+	done
+done
+load_after=$(load)
+stop_servers
+
+# median MODE COLUMN: the median of a column of the results over rounds.
+median() {
+	awk -v m="$1" -v c="$2" '$1 == m { print $c }' "$tmp/results" | sort -g |
+		awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+base=
+for m in "${mode_list[@]}"; do [ "$m" = bare ] && base=$(median bare 2); done
+
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+echo
+echo "$started · $(nproc) cores, ${cpu:-unknown CPU} · $(go version | cut -d' ' -f3) · $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
+busy_note=
+if [ "$settle" -gt 0 ]; then
+	busy_note=" · $busy_runs of $runs runs started while other processes kept the CPU busy (after waiting up to ${settle}s for them)"
+fi
+echo "$tokens tokens per server · wrk -t$threads -c$conns -d$duration · median of $rounds round(s) after a ${warmup} warm-up · load average $load_before before, $load_after after$busy_note"
+echo
+echo "| server | req/s | p50 | p99 | ratio to bare |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+for m in "${mode_list[@]}"; do
+	awk -v m="$m" -v rps="$(median "$m" 2)" -v p50="$(median "$m" 3)" -v p99="$(median "$m" 4)" -v base="$base" 'BEGIN {
+		ratio = base == "" ? "–" : sprintf("%.2f", rps / base)
+		printf "| %s | %.0f | %.2f ms | %.2f ms | %s |\n", m, rps, p50 / 1000, p99 / 1000, ratio
+	}'
+done
+for m in "${mode_list[@]}"; do
+	awk -v m="$m" '$1 == m { n += $5 } END { if (n) printf "\n%s: %d request(s) timed out (no answer within 5 s).\n", m, n }' "$tmp/results"
+done
