@@ -17,6 +17,7 @@ func FuzzParseAuthorization(f *testing.F) {
 		"Token tka_0000000000000000000000000000000000000000000000000",
 		"Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "\x0bToken\x0cabc\r\n",
 		"Token, Token", strings.Repeat("Token ", 100), "Tokén abc", "Token é",
+		"Token  abc", "Token abc ", "token\x7fabc", "Token abc\x7f", "Token ~!", "Bearer x", "Bearer",
 	} {
 		f.Add(s, false)
 		f.Add(s, true)
@@ -24,6 +25,10 @@ func FuzzParseAuthorization(f *testing.F) {
 	keywords := []string{"Token", "Bearer"}
 	f.Fuzz(func(t *testing.T, value string, raw bool) {
 		key, err := ParseAuthorization(value, keywords, raw)
+		// The quick path must agree with the general parser everywhere.
+		if k2, e2 := parseAuthorization(value, keywords, raw); k2 != key || e2 != err {
+			t.Fatalf("quick path gave (%q, %v), general parser (%q, %v)", key, err, k2, e2)
+		}
 		switch err {
 		case nil:
 			if key == "" || !strings.Contains(value, key) {

@@ -56,6 +56,14 @@ func (a *Authenticator) extract(r *http.Request) (string, error) {
 // characters gives ErrHeaderInvalidChars. ParseAuthorization does not check
 // the key's format (see Parse).
 func ParseAuthorization(value string, keywords []string, raw bool) (string, error) {
+	if key, ok := quickKey(value, keywords); ok {
+		return key, nil
+	}
+	return parseAuthorization(value, keywords, raw)
+}
+
+// parseAuthorization is ParseAuthorization without the quick path.
+func parseAuthorization(value string, keywords []string, raw bool) (string, error) {
 	first, rest := nextWord(value)
 	if first == "" {
 		return "", ErrNoCredentials
@@ -78,6 +86,36 @@ func ParseAuthorization(value string, keywords []string, raw bool) (string, erro
 	}
 	return checkKeyChars(key)
 }
+
+// quickKey handles the common header, a keyword, one space and a key of
+// visible ASCII, in a single pass. It reports false for anything else,
+// which the general parser then handles; where it reports true the general
+// parser would return the same key.
+func quickKey(value string, keywords []string) (string, bool) {
+	for _, k := range keywords {
+		n := len(k)
+		if len(value) <= n+1 || value[n] != ' ' || !asciiEqualFold(value[:n], k) {
+			continue
+		}
+		key := value[n+1:]
+		for i := 0; i < len(key); i++ {
+			if !visible[key[i]] {
+				return "", false
+			}
+		}
+		return key, true
+	}
+	return "", false
+}
+
+// visible marks printable ASCII other than space: the bytes a key taken
+// whole from a header may hold without further checks.
+var visible = func() (t [256]bool) {
+	for c := '!'; c <= '~'; c++ {
+		t[c] = true
+	}
+	return t
+}()
 
 func hasKeyword(word string, keywords []string) bool {
 	for _, k := range keywords {
