@@ -16,7 +16,7 @@ import (
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 )
 
-const sqliteParams = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+const sqliteParams = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate&_pragma=mmap_size(268435456)"
 
 func TestParseDSN(t *testing.T) {
 	for _, tc := range []struct {
@@ -53,9 +53,9 @@ func TestParseDSN(t *testing.T) {
 		{"sqlite::memory:", "sqlite", "file::memory:?" + sqliteParams, sqlstore.SQLite},
 		{"sqlite:/tmp/a#b%c.db", "sqlite", "file:/tmp/a%23b%25c.db?" + sqliteParams, sqlstore.SQLite},
 		{"sqlite:/tmp/x.db?_pragma=busy_timeout(100)&_txlock=deferred&_fk=0", "sqlite",
-			"file:/tmp/x.db?_pragma=busy_timeout(100)&_txlock=deferred&_fk=0&_pragma=journal_mode(WAL)", sqlstore.SQLite},
+			"file:/tmp/x.db?_pragma=busy_timeout(100)&_txlock=deferred&_fk=0&_pragma=journal_mode(WAL)&_pragma=mmap_size(268435456)", sqlstore.SQLite},
 		{"app.db?_pragma=JOURNAL_MODE%28DELETE%29", "sqlite",
-			"file:app.db?_pragma=JOURNAL_MODE%28DELETE%29&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate", sqlstore.SQLite},
+			"file:app.db?_pragma=JOURNAL_MODE%28DELETE%29&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate&_pragma=mmap_size(268435456)", sqlstore.SQLite},
 	} {
 		t.Run(tc.dsn, func(t *testing.T) {
 			driver, source, d, err := sqlstore.ParseDSN(tc.dsn)
