@@ -2,6 +2,9 @@ package tokenauth_test
 
 import (
 	"bytes"
+	"crypto/sha512"
+	"net/http"
+	"net/http/httptest"
 	"context"
 	"errors"
 	"log/slog"
@@ -479,4 +482,54 @@ func TestClientHangUpIsNotLoggedAsStoreFailure(t *testing.T) {
 	_, err = b.Verify(context.Background(), key)
 	assert.ErrorIs(t, err, tokenauth.ErrUnavailable)
 	assert.Contains(t, logs.String(), "level=ERROR")
+}
+
+// customHasher is a Hasher from outside the package: the middleware cannot
+// write its digests into memory of its own and must take Digest's.
+type customHasher struct{}
+
+func (customHasher) Digest(key string) []byte {
+	sum := sha512.Sum512_256([]byte(key))
+	return sum[:]
+}
+
+func TestAuthenticateContext(t *testing.T) {
+	hmacHasher, err := tokenauth.NewHMAC(bytes.Repeat([]byte{7}, 32))
+	require.NoError(t, err)
+	for name, h := range map[string]tokenauth.Hasher{"sha256": tokenauth.SHA256, "hmac": hmacHasher, "custom": customHasher{}} {
+		t.Run(name, func(t *testing.T) {
+			a, s := tokenauthtest.New(t, tokenauth.Options{Hasher: h, Logger: quiet})
+			key := tokenauthtest.Issue(t, a, "7", "read")
+
+			type parentKey struct{}
+			parent := context.WithValue(context.Background(), parentKey{}, "kept")
+			r := httptest.NewRequestWithContext(parent, http.MethodGet, "/", nil)
+			r.Header.Set("Authorization", "Token "+key)
+			ctx, p, err := a.AuthenticateContext(r)
+			require.NoError(t, err)
+			require.NotNil(t, p.Token)
+			assert.Equal(t, "7", p.Token.UserID)
+			assert.Equal(t, h.Digest(key), p.Token.Digest, "the store was asked for the Hasher's digest")
+			tok, ok := tokenauth.FromContext(ctx)
+			require.True(t, ok)
+			assert.Same(t, p.Token, tok)
+			assert.Equal(t, "kept", ctx.Value(parentKey{}), "the context derives from the request's")
+
+			// The same answers as Authenticate, without a context on error.
+			for _, k := range []string{"", "garbage", strings.Repeat("0", 40)} {
+				r := httptest.NewRequest(http.MethodGet, "/", nil)
+				if k != "" {
+					r.Header.Set("Authorization", "Token "+k)
+				}
+				ctx, _, err := a.AuthenticateContext(r)
+				_, want := a.Authenticate(r)
+				assert.Equal(t, want, err, "key %q", k)
+				assert.Nil(t, ctx)
+			}
+			s.SetErr(errors.New("connection refused"))
+			ctx, _, err = a.AuthenticateContext(r)
+			assert.ErrorIs(t, err, tokenauth.ErrUnavailable)
+			assert.Nil(t, ctx)
+		})
+	}
 }

@@ -1,6 +1,9 @@
 package tokenauth
 
-import "context"
+import (
+	"context"
+	"crypto/sha256"
+)
 
 // Principal is who a request authenticated as: the token and, when the
 // Authenticator has a UserLoader, the user it loaded.
@@ -14,10 +17,12 @@ type Principal struct {
 type principalKey struct{}
 
 // principalCtx carries a Principal in one allocation, where
-// context.WithValue would need two.
+// context.WithValue would need two. The middleware also computes the key's
+// digest into digest, saving a third.
 type principalCtx struct {
 	context.Context
-	p Principal
+	p      Principal
+	digest [sha256.Size]byte
 }
 
 func (c *principalCtx) Value(key any) any {

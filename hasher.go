@@ -26,12 +26,21 @@ var SHA256 Hasher = sha256Hasher{}
 
 type sha256Hasher struct{}
 
-func (sha256Hasher) Digest(key string) []byte {
+func (h sha256Hasher) Digest(key string) []byte {
+	return h.appendDigest(make([]byte, 0, sha256.Size), key)
+}
+
+func (sha256Hasher) appendDigest(dst []byte, key string) []byte {
 	// View key as bytes without copying: sha256 only reads it.
 	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(key), len(key)))
-	out := make([]byte, sha256.Size)
-	copy(out, sum[:])
-	return out
+	return append(dst, sum[:]...)
+}
+
+// digestAppender is implemented by this package's Hashers: they can write
+// a digest into memory the caller already has, which saves the middleware
+// an allocation per request.
+type digestAppender interface {
+	appendDigest(dst []byte, key string) []byte
 }
 
 // MinHMACKeyLen is the shortest server key NewHMAC accepts.
@@ -62,11 +71,15 @@ type hmacState struct {
 }
 
 func (h *hmacHasher) Digest(key string) []byte {
+	return h.appendDigest(make([]byte, 0, sha256.Size), key)
+}
+
+func (h *hmacHasher) appendDigest(dst []byte, key string) []byte {
 	st := h.pool.Get().(*hmacState)
 	st.mac.Reset()
 	st.buf = append(st.buf[:0], key...)
 	st.mac.Write(st.buf)
-	out := st.mac.Sum(make([]byte, 0, sha256.Size))
+	out := st.mac.Sum(dst)
 	clear(st.buf)
 	if cap(st.buf) <= 1024 {
 		h.pool.Put(st)

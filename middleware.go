@@ -12,12 +12,12 @@ import (
 // or bad credentials, 503 when the store is unavailable.
 func (a *Authenticator) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.Authenticate(r)
+		ctx, _, err := a.AuthenticateContext(r)
 		if err != nil {
 			a.Error(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -27,14 +27,14 @@ func (a *Authenticator) Require(next http.Handler) http.Handler {
 // revoked token learns so instead of silently becoming anonymous).
 func (a *Authenticator) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.Authenticate(r)
+		ctx, _, err := a.AuthenticateContext(r)
 		switch {
 		case errors.Is(err, ErrNoCredentials):
 			next.ServeHTTP(w, r)
 		case err != nil:
 			a.Error(w, r, err)
 		default:
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
+			next.ServeHTTP(w, r.WithContext(ctx))
 		}
 	})
 }
@@ -49,12 +49,12 @@ func (a *Authenticator) RequireScopes(scopes ...string) func(http.Handler) http.
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, ok := PrincipalFromContext(r.Context())
 			if !ok || p.Token == nil {
-				var err error
-				if p, err = a.Authenticate(r); err != nil {
+				ctx, found, err := a.AuthenticateContext(r)
+				if err != nil {
 					a.Error(w, r, err)
 					return
 				}
-				r = r.WithContext(NewContext(r.Context(), p))
+				p, r = found, r.WithContext(ctx)
 			}
 			if err := CheckScopes(p.Token, want...); err != nil {
 				a.Error(w, r, err)

@@ -39,11 +39,11 @@ const principalKey = "github.com/go-tokenauth/tokenauth/adapters/echoauth.princi
 func Require(a *tokenauth.Authenticator) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			p, err := a.Authenticate(c.Request())
+			ctx, _, err := a.AuthenticateContext(c.Request())
 			if err != nil {
 				return fail(a, c, err)
 			}
-			set(c, p)
+			set(c, ctx)
 			return next(c)
 		}
 	}
@@ -55,13 +55,13 @@ func Require(a *tokenauth.Authenticator) echo.MiddlewareFunc {
 func Optional(a *tokenauth.Authenticator) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			p, err := a.Authenticate(c.Request())
+			ctx, _, err := a.AuthenticateContext(c.Request())
 			switch {
 			case errors.Is(err, tokenauth.ErrNoCredentials):
 			case err != nil:
 				return fail(a, c, err)
 			default:
-				set(c, p)
+				set(c, ctx)
 			}
 			return next(c)
 		}
@@ -77,11 +77,12 @@ func RequireScopes(a *tokenauth.Authenticator, scopes ...string) echo.Middleware
 		return func(c echo.Context) error {
 			p, ok := Principal(c)
 			if !ok || p.Token == nil {
-				var err error
-				if p, err = a.Authenticate(c.Request()); err != nil {
+				ctx, found, err := a.AuthenticateContext(c.Request())
+				if err != nil {
 					return fail(a, c, err)
 				}
-				set(c, p)
+				p = found
+				set(c, ctx)
 			}
 			if err := tokenauth.CheckScopes(p.Token, want...); err != nil {
 				return fail(a, c, err)
@@ -135,8 +136,7 @@ func User[U any](c echo.Context) (U, bool) {
 	return u, ok
 }
 
-func set(c echo.Context, p tokenauth.Principal) {
-	ctx := tokenauth.NewContext(c.Request().Context(), p)
+func set(c echo.Context, ctx context.Context) {
 	c.SetRequest(c.Request().WithContext(ctx))
 	c.Set(principalKey, ctx)
 }

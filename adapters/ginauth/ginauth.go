@@ -38,12 +38,12 @@ type principalKey struct{}
 // outage) and abort the chain.
 func Require(a *tokenauth.Authenticator) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		p, err := a.Authenticate(c.Request)
+		ctx, _, err := a.AuthenticateContext(c.Request)
 		if err != nil {
 			fail(a, c, err)
 			return
 		}
-		set(c, p)
+		set(c, ctx)
 	}
 }
 
@@ -52,13 +52,13 @@ func Require(a *tokenauth.Authenticator) gin.HandlerFunc {
 // credentials still fail, as with tokenauth's Optional.
 func Optional(a *tokenauth.Authenticator) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		p, err := a.Authenticate(c.Request)
+		ctx, _, err := a.AuthenticateContext(c.Request)
 		switch {
 		case errors.Is(err, tokenauth.ErrNoCredentials):
 		case err != nil:
 			fail(a, c, err)
 		default:
-			set(c, p)
+			set(c, ctx)
 		}
 	}
 }
@@ -71,12 +71,13 @@ func RequireScopes(a *tokenauth.Authenticator, scopes ...string) gin.HandlerFunc
 	return func(c *gin.Context) {
 		p, ok := Principal(c)
 		if !ok || p.Token == nil {
-			var err error
-			if p, err = a.Authenticate(c.Request); err != nil {
+			ctx, found, err := a.AuthenticateContext(c.Request)
+			if err != nil {
 				fail(a, c, err)
 				return
 			}
-			set(c, p)
+			p = found
+			set(c, ctx)
 		}
 		if err := tokenauth.CheckScopes(p.Token, want...); err != nil {
 			fail(a, c, err)
@@ -125,8 +126,7 @@ func User[U any](c *gin.Context) (U, bool) {
 	return u, ok
 }
 
-func set(c *gin.Context, p tokenauth.Principal) {
-	ctx := tokenauth.NewContext(c.Request.Context(), p)
+func set(c *gin.Context, ctx context.Context) {
 	c.Request = c.Request.WithContext(ctx)
 	c.Set(principalKey{}, ctx)
 }
