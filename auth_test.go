@@ -2,12 +2,12 @@ package tokenauth_test
 
 import (
 	"bytes"
-	"crypto/sha512"
-	"net/http"
-	"net/http/httptest"
 	"context"
+	"crypto/sha512"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
