@@ -503,7 +503,7 @@ func TestAuthenticateContext(t *testing.T) {
 
 			type parentKey struct{}
 			parent := context.WithValue(context.Background(), parentKey{}, "kept")
-			r := httptest.NewRequestWithContext(parent, http.MethodGet, "/", nil)
+			r := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(parent)
 			r.Header.Set("Authorization", "Token "+key)
 			ctx, p, err := a.AuthenticateContext(r)
 			require.NoError(t, err)
