@@ -127,3 +127,33 @@ func ExampleParse() {
 	// <nil>
 	// tokenauth: invalid token
 }
+
+// AuthenticateContext is what a middleware for another framework calls:
+// one decision, a context to pass on, and Error to answer a failure exactly
+// as Require would.
+func ExampleAuthenticator_AuthenticateContext() {
+	auth, _ := tokenauth.New(memstore.New(), tokenauth.Options{})
+	key, _, _ := auth.Issue(context.Background(), "42", tokenauth.IssueOptions{})
+
+	middleware := func(w http.ResponseWriter, r *http.Request) {
+		ctx, _, err := auth.AuthenticateContext(r)
+		if err != nil {
+			auth.Error(w, r, err)
+			return
+		}
+		r = r.WithContext(ctx)
+		tok, _ := tokenauth.FromContext(r.Context())
+		fmt.Fprintf(w, "user %s", tok.UserID)
+	}
+
+	for _, header := range []string{"Token " + key, "Token tka_junk"} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Authorization", header)
+		w := httptest.NewRecorder()
+		middleware(w, r)
+		fmt.Println(w.Code, w.Body.String())
+	}
+	// Output:
+	// 200 user 42
+	// 401 {"detail":"Invalid token."}
+}
