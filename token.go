@@ -30,7 +30,12 @@ type Token struct {
 	// CreatedAt is when the token was issued.
 	CreatedAt time.Time
 	// ExpiresAt is when the token stops working; the zero time means never.
+	// With Options.IdleTimeout each recorded use moves it forward, never
+	// past MaxExpiresAt.
 	ExpiresAt time.Time
+	// MaxExpiresAt is the absolute deadline that no use can stretch
+	// ExpiresAt past (the token's TTL at issue); the zero time means none.
+	MaxExpiresAt time.Time
 	// LastUsedAt is when the token was last seen, recorded at most once per
 	// Options.TouchInterval; zero until first use.
 	LastUsedAt time.Time
