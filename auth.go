@@ -1,6 +1,7 @@
 package tokenauth
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -9,7 +10,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -24,7 +24,7 @@ type UserLoader func(ctx context.Context, userID string) (any, error)
 type Options struct {
 	// Prefix starts every issued token ("tka_…"), so that secret scanners
 	// can recognise leaked tokens. 1 to 16 ASCII letters or digits.
-	// Default DefaultPrefix.
+	// Default "tka".
 	Prefix string
 
 	// Hasher computes the digests that stores keep. Default SHA256; see
@@ -41,10 +41,16 @@ type Options struct {
 	RawHeader bool
 
 	// Cookie, when set, names a cookie read for the key when the request
-	// has no Authorization header for this authenticator. A cookie is sent
-	// by browsers automatically: protect state-changing routes against
-	// CSRF (for example with http.CrossOriginProtection). Default none.
+	// has no Authorization header for this authenticator. Browsers send
+	// cookies by themselves, so a request authenticated by the cookie with
+	// an unsafe method (POST, PUT, PATCH, DELETE) must pass
+	// http.CrossOriginProtection, or it gets 403. Default none.
 	Cookie string
+
+	// TrustedOrigins are origins ("https://app.example.com") allowed to
+	// send unsafe requests authenticated by Cookie from another site.
+	// Default none.
+	TrustedOrigins []string
 
 	// QueryParam, when set, names a URL query parameter read for the key
 	// when neither header nor cookie has one. Keys in URLs end up in proxy
@@ -57,19 +63,28 @@ type Options struct {
 	// working. Default false.
 	AcceptLegacyKeys bool
 
+	// AcceptUUIDKeys accepts keys in the canonical UUID form
+	// (8-4-4-4-12 hexadecimal digits), for tokens imported from a service
+	// that issued UUIDs. Default false.
+	AcceptUUIDKeys bool
+
 	// DefaultTTL is the lifetime of a token issued without one; zero means
-	// tokens never expire (unless IdleTimeout is set). Default 0.
+	// tokens never expire (unless IdleTimeout is set). The lifetime is an
+	// absolute deadline: no use extends a token past it. Default 0.
 	DefaultTTL time.Duration
 
 	// IdleTimeout, when positive, expires tokens that go unused for that
-	// long: each recorded use moves ExpiresAt to now+IdleTimeout (never
-	// backwards). Uses are recorded once per TouchInterval, so IdleTimeout
-	// must exceed it. Default 0 (off).
+	// long: each recorded use moves ExpiresAt to now+IdleTimeout, never
+	// past the token's MaxExpiresAt. Uses are recorded once per
+	// TouchInterval, so IdleTimeout must exceed it. Default 0 (off).
 	IdleTimeout time.Duration
 
-	// TouchInterval is how often, at most, a token's use is written to the
-	// store (LastUsedAt and the sliding expiry). Zero means one minute; a
-	// negative value turns last-used tracking off.
+	// TouchInterval is how often, at most, a token's use is recorded
+	// (LastUsedAt and the sliding expiry). Uses are written in the
+	// background, in batches, within a second; so another replica sees a
+	// use, and a sliding expiry extended by it, within TouchInterval plus
+	// a second. Zero means one minute; a negative value turns last-used
+	// tracking off.
 	TouchInterval time.Duration
 
 	// UserLoader, when set, loads the token's user on each request; the
@@ -80,9 +95,9 @@ type Options struct {
 	// DRFErrorHandler with the first keyword.
 	ErrorHandler ErrorHandler
 
-	// StoreTimeout, when positive, bounds each store call made while
-	// authenticating; past it the request gets 503. Default 0: only the
-	// request's own context applies.
+	// StoreTimeout bounds each store and UserLoader call; past it the
+	// request gets 503, so a frozen database cannot hang clients. Default
+	// 5 seconds; a negative value turns it off.
 	StoreTimeout time.Duration
 
 	// RetryAfter is sent in the Retry-After header of 503 responses.
@@ -90,41 +105,28 @@ type Options struct {
 	RetryAfter time.Duration
 
 	// Logger receives store and loader failures (never keys, digests or
-	// request data). Default slog.Default().
+	// request data), at most one error line a second. Default
+	// slog.Default().
 	Logger *slog.Logger
 
 	// Now is the clock, for tests. Default time.Now.
 	Now func() time.Time
 }
 
+// defaultStoreTimeout is long enough for a loaded database and short
+// enough that a client still gets an answer.
+const defaultStoreTimeout = 5 * time.Second
+
 // Authenticator issues and checks tokens. It is safe for concurrent use;
 // create one with New and share it.
 type Authenticator struct {
-	store         Store
-	prefix        string
-	hasher        Hasher
-	keywords      []string
-	rawHeader     bool
-	cookie        string
-	queryParam    string
-	legacy        bool
-	defaultTTL    time.Duration
-	idleTimeout   time.Duration
-	touchInterval time.Duration
-	loadUser      UserLoader
-	errorHandler  ErrorHandler
-	storeTimeout  time.Duration
-	retryAfter    string
-	logger        *slog.Logger
-	now           func() time.Time
-
-	touchMu sync.Mutex
-	touched map[string]time.Time // token ID -> when this process last wrote a use
+	store       Store
+	opts        Options // with defaults filled in
+	retryAfter  string  // opts.RetryAfter in whole seconds, for the header
+	log         *failureLog
+	crossOrigin *http.CrossOriginProtection // when opts.Cookie is set
+	uses        *useWriter
 }
-
-// maxTouchClaims bounds the map that keeps concurrent requests from writing
-// the same token's use twice.
-const maxTouchClaims = 1 << 14
 
 // New returns an Authenticator over store. It returns an error wrapping
 // ErrInvalidOptions when opts are invalid.
@@ -132,92 +134,73 @@ func New(store Store, opts Options) (*Authenticator, error) {
 	if store == nil {
 		return nil, fmt.Errorf("%w: store is nil", ErrInvalidOptions)
 	}
-	a := &Authenticator{
-		store:         store,
-		prefix:        opts.Prefix,
-		hasher:        opts.Hasher,
-		rawHeader:     opts.RawHeader,
-		cookie:        opts.Cookie,
-		queryParam:    opts.QueryParam,
-		legacy:        opts.AcceptLegacyKeys,
-		defaultTTL:    opts.DefaultTTL,
-		idleTimeout:   opts.IdleTimeout,
-		touchInterval: opts.TouchInterval,
-		loadUser:      opts.UserLoader,
-		errorHandler:  opts.ErrorHandler,
-		storeTimeout:  opts.StoreTimeout,
-		logger:        opts.Logger,
-		now:           opts.Now,
-		touched:       make(map[string]time.Time),
+	o := &opts
+	o.Prefix = cmp.Or(o.Prefix, defaultPrefix)
+	if !validPrefix(o.Prefix) {
+		return nil, fmt.Errorf("%w: Prefix %q must be 1 to %d ASCII letters or digits", ErrInvalidOptions, o.Prefix, maxPrefixLen)
 	}
-	if a.prefix == "" {
-		a.prefix = DefaultPrefix
+	if o.Hasher == nil {
+		o.Hasher = SHA256
 	}
-	if !validPrefix(a.prefix) {
-		return nil, fmt.Errorf("%w: Prefix %q must be 1 to %d ASCII letters or digits", ErrInvalidOptions, a.prefix, maxPrefixLen)
+	o.Keywords = slices.Clone(o.Keywords)
+	if len(o.Keywords) == 0 {
+		o.Keywords = []string{"Token"}
 	}
-	if a.hasher == nil {
-		a.hasher = SHA256
-	}
-	a.keywords = slices.Clone(opts.Keywords)
-	if len(a.keywords) == 0 {
-		a.keywords = []string{"Token"}
-	}
-	for _, k := range a.keywords {
+	for _, k := range o.Keywords {
 		if k == "" || strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0 {
 			return nil, fmt.Errorf("%w: keyword %q must be a non-empty word of visible ASCII", ErrInvalidOptions, k)
 		}
 	}
-	if a.defaultTTL < 0 || a.idleTimeout < 0 || a.storeTimeout < 0 || opts.RetryAfter < 0 {
-		return nil, fmt.Errorf("%w: DefaultTTL, IdleTimeout, StoreTimeout and RetryAfter must not be negative", ErrInvalidOptions)
+	if o.DefaultTTL < 0 || o.IdleTimeout < 0 || o.RetryAfter < 0 {
+		return nil, fmt.Errorf("%w: DefaultTTL, IdleTimeout and RetryAfter must not be negative", ErrInvalidOptions)
 	}
-	if a.touchInterval == 0 {
-		a.touchInterval = time.Minute
-	}
-	if a.idleTimeout > 0 {
-		if a.touchInterval < 0 {
+	o.StoreTimeout = max(cmp.Or(o.StoreTimeout, defaultStoreTimeout), 0)
+	o.TouchInterval = cmp.Or(o.TouchInterval, time.Minute)
+	if o.IdleTimeout > 0 {
+		if o.TouchInterval < 0 {
 			return nil, fmt.Errorf("%w: IdleTimeout needs last-used tracking; TouchInterval must not be negative", ErrInvalidOptions)
 		}
-		if a.idleTimeout <= a.touchInterval {
-			return nil, fmt.Errorf("%w: IdleTimeout (%s) must exceed TouchInterval (%s)", ErrInvalidOptions, a.idleTimeout, a.touchInterval)
+		if o.IdleTimeout <= o.TouchInterval {
+			return nil, fmt.Errorf("%w: IdleTimeout (%s) must exceed TouchInterval (%s)", ErrInvalidOptions, o.IdleTimeout, o.TouchInterval)
 		}
 	}
-	if a.errorHandler == nil {
-		a.errorHandler = DRFErrorHandler(a.keywords[0])
+	if o.ErrorHandler == nil {
+		o.ErrorHandler = DRFErrorHandler(o.Keywords[0])
 	}
-	retry := opts.RetryAfter
-	if retry == 0 {
-		retry = 5 * time.Second
+	o.RetryAfter = cmp.Or(o.RetryAfter, 5*time.Second)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
-	a.retryAfter = fmt.Sprint(int((retry + time.Second - 1) / time.Second))
-	if a.logger == nil {
-		a.logger = slog.Default()
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	if a.now == nil {
-		a.now = time.Now
+	a := &Authenticator{
+		store:      store,
+		opts:       opts,
+		retryAfter: fmt.Sprint(int((o.RetryAfter + time.Second - 1) / time.Second)),
+		log:        newFailureLog(o.Logger),
+	}
+	a.uses = newUseWriter(store, o.TouchInterval, o.StoreTimeout, a.log, o.Now)
+	if o.Cookie != "" {
+		a.crossOrigin = http.NewCrossOriginProtection()
+		for _, origin := range o.TrustedOrigins {
+			if err := a.crossOrigin.AddTrustedOrigin(origin); err != nil {
+				return nil, fmt.Errorf("%w: TrustedOrigins: %w", ErrInvalidOptions, err)
+			}
+		}
 	}
 	return a, nil
 }
-
-// Store returns the store the Authenticator was created with.
-func (a *Authenticator) Store() Store { return a.store }
-
-// Hasher returns the Hasher in use, for tools that write digests
-// themselves (an import of legacy keys).
-func (a *Authenticator) Hasher() Hasher { return a.hasher }
-
-// Keyword returns the first configured Authorization keyword, the one sent
-// in WWW-Authenticate and used by clients.
-func (a *Authenticator) Keyword() string { return a.keywords[0] }
 
 // IssueOptions describes a token to issue.
 type IssueOptions struct {
 	// Name says what the token is for ("cli", "laptop"); optional.
 	Name string
-	// Scopes the token carries; see Token.HasScope.
+	// Scopes the token carries; see Token.HasScopes.
 	Scopes []string
-	// TTL is the token's lifetime; zero means Options.DefaultTTL (and then
-	// Options.IdleTimeout); if all are zero the token never expires.
+	// TTL is the token's lifetime, an absolute deadline; zero means
+	// Options.DefaultTTL. With neither, the token expires only through
+	// Options.IdleTimeout, or never.
 	TTL time.Duration
 }
 
@@ -225,104 +208,123 @@ type IssueOptions struct {
 // shown once and never stored, and its record. Store failures wrap
 // ErrUnavailable.
 func (a *Authenticator) Issue(ctx context.Context, userID string, o IssueOptions) (string, *Token, error) {
+	deadline, err := a.deadline(o.TTL)
+	if err != nil {
+		return "", nil, err
+	}
+	key, err := generate(a.opts.Prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	t, err := a.create(ctx, key, userID, time.Time{}, o, deadline)
+	if err != nil {
+		return "", nil, err
+	}
+	return key, t, nil
+}
+
+// Import stores a record for a key that was issued elsewhere, such as a
+// Django REST Framework key (with Options.AcceptLegacyKeys) or a UUID key
+// (with Options.AcceptUUIDKeys), so that clients keep the key they have.
+// created is kept as the token's CreatedAt (zero means now); expiry counts
+// from the import. It returns ErrInvalidToken for a key this Authenticator
+// would refuse, and ErrExists if the key is already stored.
+func (a *Authenticator) Import(ctx context.Context, key, userID string, created time.Time, o IssueOptions) (*Token, error) {
+	if !a.wellFormed(key) {
+		return nil, ErrInvalidToken
+	}
+	deadline, err := a.deadline(o.TTL)
+	if err != nil {
+		return nil, err
+	}
+	return a.create(ctx, key, userID, created, o, deadline)
+}
+
+// deadline returns the absolute expiry of a token issued now with ttl (or
+// DefaultTTL); zero means none.
+func (a *Authenticator) deadline(ttl time.Duration) (time.Time, error) {
+	if ttl < 0 {
+		return time.Time{}, fmt.Errorf("tokenauth: negative TTL %s", ttl)
+	}
+	if ttl = cmp.Or(ttl, a.opts.DefaultTTL); ttl == 0 {
+		return time.Time{}, nil
+	}
+	return a.opts.Now().UTC().Truncate(time.Microsecond).Add(ttl), nil
+}
+
+// create stores a new record for key, expiring at deadline (zero: never)
+// or earlier through IdleTimeout. o.TTL is ignored.
+func (a *Authenticator) create(ctx context.Context, key, userID string, created time.Time, o IssueOptions, deadline time.Time) (*Token, error) {
 	if userID == "" {
-		return "", nil, errors.New("tokenauth: Issue: empty user ID")
+		return nil, errors.New("tokenauth: empty user ID")
 	}
-	if o.TTL < 0 {
-		return "", nil, fmt.Errorf("tokenauth: Issue: negative TTL %s", o.TTL)
-	}
-	key, err := Generate(a.prefix)
+	id, err := newID()
 	if err != nil {
-		return "", nil, err
-	}
-	id, err := NewID()
-	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	// Microsecond precision survives a round trip through every SQL store.
-	now := a.now().UTC().Truncate(time.Microsecond)
-	t := &Token{
-		ID:        id,
-		UserID:    userID,
-		Name:      o.Name,
-		Scopes:    slices.Clone(o.Scopes),
-		CreatedAt: now,
-		Digest:    a.hasher.Digest(key),
+	now := a.opts.Now().UTC().Truncate(time.Microsecond)
+	if created.IsZero() {
+		created = now
 	}
-	switch ttl := o.TTL; {
-	case ttl > 0:
-		t.ExpiresAt = now.Add(ttl)
-	case a.defaultTTL > 0:
-		t.ExpiresAt = now.Add(a.defaultTTL)
-	case a.idleTimeout > 0:
-		t.ExpiresAt = now.Add(a.idleTimeout)
+	t := &Token{
+		ID:           id,
+		UserID:       userID,
+		Name:         o.Name,
+		Scopes:       slices.Clone(o.Scopes),
+		CreatedAt:    created.UTC().Truncate(time.Microsecond),
+		ExpiresAt:    a.slide(now, deadline),
+		MaxExpiresAt: deadline,
+		Digest:       a.opts.Hasher.Digest(key),
 	}
 	out := t.Clone()
-	if err := a.store.Create(ctx, t); err != nil {
-		return "", nil, a.storeError("create", err)
+	sctx, cancel := a.bound(ctx)
+	defer cancel()
+	if err := a.store.Create(sctx, t); err != nil {
+		if errors.Is(err, ErrExists) {
+			return nil, ErrExists
+		}
+		return nil, a.storeError(ctx, "create", err)
 	}
-	return key, out, nil
+	return out, nil
 }
 
-// Authenticate checks the credentials of r: the Authorization header, then
-// the cookie and query parameter if configured. It returns ErrNoCredentials
-// when the request has none, another sentinel of this package for bad
-// credentials, or an error wrapping ErrUnavailable when the store failed.
-// Classify maps each to its HTTP status. Authenticate does not modify r.
-func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
-	key, err := a.extract(r)
-	if err != nil {
-		return Principal{}, err
+// slide returns when a token used at now expires: now+IdleTimeout, never
+// past deadline; deadline alone without IdleTimeout.
+func (a *Authenticator) slide(now, deadline time.Time) time.Time {
+	if a.opts.IdleTimeout <= 0 {
+		return deadline
 	}
-	return a.Verify(r.Context(), key)
+	idle := now.Add(a.opts.IdleTimeout).UTC().Truncate(time.Microsecond)
+	if !deadline.IsZero() && deadline.Before(idle) {
+		return deadline
+	}
+	return idle
 }
 
-// Verify checks a key obtained some other way (a gRPC metadata entry, a
-// WebSocket message) and returns its Principal, with the same errors as
-// Authenticate.
+// Verify checks a key obtained some other way than an HTTP request (a gRPC
+// metadata entry, a WebSocket message) and returns its Principal. Errors
+// are those of Check.
 func (a *Authenticator) Verify(ctx context.Context, key string) (Principal, error) {
 	if !a.wellFormed(key) {
 		return Principal{}, ErrInvalidToken
 	}
-	return a.lookup(ctx, a.hasher.Digest(key))
-}
-
-// AuthenticateContext is Authenticate for middleware: it also returns the
-// request's context with the Principal in it, as NewContext would, but
-// with one allocation where Authenticate and NewContext take two. Pass the
-// context on with r.WithContext. On error the context is nil.
-func (a *Authenticator) AuthenticateContext(r *http.Request) (context.Context, Principal, error) {
-	key, err := a.extract(r)
-	if err != nil {
-		return nil, Principal{}, err
-	}
-	if !a.wellFormed(key) {
-		return nil, Principal{}, ErrInvalidToken
-	}
-	ctx := r.Context()
-	pc := &principalCtx{Context: ctx}
-	var digest []byte
-	if d, ok := a.hasher.(digestAppender); ok {
-		digest = d.appendDigest(pc.digest[:0], key)
-	} else {
-		digest = a.hasher.Digest(key)
-	}
-	if pc.p, err = a.lookup(ctx, digest); err != nil {
-		return nil, Principal{}, err
-	}
-	return pc, pc.p, nil
+	return a.lookup(ctx, a.opts.Hasher.Digest(key), new([2]boundedCtx))
 }
 
 // wellFormed reports whether key has the shape of a token this
 // Authenticator accepts, before any store is asked.
 func (a *Authenticator) wellFormed(key string) bool {
-	return parse(a.prefix, key) == nil || a.legacy && IsLegacyKey(key)
+	return parse(a.opts.Prefix, key) == nil ||
+		a.opts.AcceptLegacyKeys && isLegacyKey(key) ||
+		a.opts.AcceptUUIDKeys && isUUIDKey(key)
 }
 
-// lookup finds the token with the given digest and checks it: the rest of
-// Verify.
-func (a *Authenticator) lookup(ctx context.Context, digest []byte) (Principal, error) {
-	t, err := a.find(ctx, digest)
+// lookup finds the token with the given digest and checks it. The store
+// and loader calls are bounded by bounds[0] and bounds[1], unused until
+// then: the middleware keeps them in its request context.
+func (a *Authenticator) lookup(ctx context.Context, digest []byte, bounds *[2]boundedCtx) (Principal, error) {
+	t, err := a.find(bounds[0].bind(ctx, a.opts.StoreTimeout), digest)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -330,145 +332,176 @@ func (a *Authenticator) lookup(ctx context.Context, digest []byte) (Principal, e
 	if subtle.ConstantTimeCompare(t.Digest, digest) != 1 {
 		return Principal{}, ErrInvalidToken
 	}
-	now := a.now()
+	now := a.opts.Now()
 	if t.Expired(now) {
 		return Principal{}, ErrExpired
 	}
 	p := Principal{Token: t}
-	if a.loadUser != nil {
-		u, err := a.loadUser(ctx, t.UserID)
-		switch {
-		case errors.Is(err, ErrUserInactive) || errors.Is(err, ErrNotFound):
-			return Principal{}, ErrUserInactive
-		case err != nil:
-			return Principal{}, a.storeErrorCtx(ctx, "load user", err)
+	if a.opts.UserLoader != nil {
+		if p.User, err = a.loadUser(bounds[1].bind(ctx, a.opts.StoreTimeout), t.UserID); err != nil {
+			return Principal{}, err
 		}
-		p.User = u
 	}
-	if err := a.touch(ctx, t, now); err != nil {
-		return Principal{}, err
-	}
+	a.touch(t, now)
 	return p, nil
 }
 
-func (a *Authenticator) find(ctx context.Context, digest []byte) (*Token, error) {
-	sctx := ctx
-	if a.storeTimeout > 0 {
-		var cancel context.CancelFunc
-		sctx, cancel = context.WithTimeout(ctx, a.storeTimeout)
-		defer cancel()
-	}
-	t, err := a.store.Find(sctx, digest)
+func (a *Authenticator) find(ctx *boundedCtx, digest []byte) (*Token, error) {
+	defer ctx.release()
+	t, err := a.store.Find(ctx, digest)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, ErrInvalidToken
 	case err != nil:
-		return nil, a.storeErrorCtx(ctx, "find", err)
+		return nil, a.storeError(ctx.Context, "find", err)
 	case t == nil:
-		return nil, a.storeError("find", errors.New("store returned a nil token without an error"))
+		return nil, a.storeError(ctx.Context, "find", errors.New("store returned a nil token without an error"))
 	}
 	return t, nil
 }
 
-// touch records a use of t if the last recorded one is older than the
-// touch interval, claiming the write so that concurrent requests with the
-// same token write once.
-func (a *Authenticator) touch(ctx context.Context, t *Token, now time.Time) error {
-	if a.touchInterval < 0 || now.Sub(t.LastUsedAt) < a.touchInterval {
-		return nil
-	}
-	a.touchMu.Lock()
-	if last, ok := a.touched[t.ID]; ok && now.Sub(last) < a.touchInterval {
-		a.touchMu.Unlock()
-		return nil
-	}
-	if len(a.touched) >= maxTouchClaims {
-		for id, last := range a.touched {
-			if now.Sub(last) >= a.touchInterval {
-				delete(a.touched, id)
-			}
-		}
-	}
-	if len(a.touched) < maxTouchClaims {
-		a.touched[t.ID] = now
-	}
-	a.touchMu.Unlock()
-
-	var expires time.Time
-	if a.idleTimeout > 0 {
-		expires = now.Add(a.idleTimeout).UTC().Truncate(time.Microsecond)
-	}
-	sctx := ctx
-	if a.storeTimeout > 0 {
-		var cancel context.CancelFunc
-		sctx, cancel = context.WithTimeout(ctx, a.storeTimeout)
-		defer cancel()
-	}
-	err := a.store.Touch(sctx, t.ID, now.UTC().Truncate(time.Microsecond), expires)
+func (a *Authenticator) loadUser(ctx *boundedCtx, userID string) (any, error) {
+	defer ctx.release()
+	u, err := a.opts.UserLoader(ctx, userID)
 	switch {
-	case errors.Is(err, ErrNotFound):
-		// Revoked while the request was in flight.
-		return ErrInvalidToken
+	case errors.Is(err, ErrUserInactive) || errors.Is(err, ErrNotFound):
+		return nil, ErrUserInactive
 	case err != nil:
-		// The lookup succeeded; a failed bookkeeping write must not turn a
-		// valid token away. Let the next request try again.
-		a.touchMu.Lock()
-		delete(a.touched, t.ID)
-		a.touchMu.Unlock()
-		level := slog.LevelWarn
-		if ctx.Err() != nil {
-			level = slog.LevelDebug // the client went away; not a store fault
-		}
-		a.logger.LogAttrs(ctx, level, "tokenauth: recording token use failed",
-			slog.String("token_id", t.ID), slog.String("error", err.Error()))
+		return nil, a.storeError(ctx.Context, "load user", err)
 	}
+	return u, nil
+}
+
+// touch records a use of t, to be written in the background, if the last
+// recorded one is older than the touch interval. With IdleTimeout the use
+// slides ExpiresAt forward, never past MaxExpiresAt.
+func (a *Authenticator) touch(t *Token, now time.Time) {
+	if a.opts.TouchInterval < 0 || now.Sub(t.LastUsedAt) < a.opts.TouchInterval {
+		return
+	}
+	use := TokenUse{ID: t.ID, LastUsed: now.UTC().Truncate(time.Microsecond)}
+	if a.opts.IdleTimeout > 0 && !t.ExpiresAt.IsZero() {
+		use.ExpiresAt = a.slide(now, t.MaxExpiresAt)
+	}
+	a.uses.record(use)
+}
+
+// Close writes the token uses not yet written. Call it when the service
+// shuts down, after http.Server.Shutdown, so that no last-used time or
+// sliding expiry is lost; uses recorded after Close are not written.
+func (a *Authenticator) Close() error {
+	a.uses.close()
 	return nil
 }
 
 // Revoke deletes the token with the given ID. It returns ErrNotFound if
 // there is none, or an error wrapping ErrUnavailable.
 func (a *Authenticator) Revoke(ctx context.Context, id string) error {
-	if err := a.store.Delete(ctx, id); err != nil {
+	sctx, cancel := a.bound(ctx)
+	defer cancel()
+	if err := a.store.Delete(sctx, id); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return ErrNotFound
 		}
-		return a.storeError("delete", err)
+		return a.storeError(ctx, "delete", err)
 	}
 	return nil
 }
 
-// RevokeAll deletes every token of userID ("log out everywhere") and
-// returns how many there were.
+// RevokeAll deletes every token of userID and returns how many there were.
+// Call it when the user's password changes or the account is closed, and
+// from a "log out everywhere" endpoint (see LogoutAllHandler).
 func (a *Authenticator) RevokeAll(ctx context.Context, userID string) (int, error) {
-	n, err := a.store.DeleteUser(ctx, userID)
+	sctx, cancel := a.bound(ctx)
+	defer cancel()
+	n, err := a.store.DeleteUser(sctx, userID)
 	if err != nil {
-		return 0, a.storeError("delete user", err)
+		return 0, a.storeError(ctx, "delete user", err)
 	}
 	return n, nil
 }
 
-// Rotate replaces old with a new token of the same user, name and scopes,
-// with the same lifetime counted from now, and revokes old. The new token
-// is stored before the old one is revoked, so a failure never leaves the
-// user with neither. It returns ErrInvalidToken if old was already revoked.
-func (a *Authenticator) Rotate(ctx context.Context, old *Token) (string, *Token, error) {
+// RevokeOthers deletes every token of keep's user except keep itself ("log
+// out other sessions") and returns how many it deleted.
+func (a *Authenticator) RevokeOthers(ctx context.Context, keep *Token) (int, error) {
+	if keep == nil {
+		return 0, ErrInvalidToken
+	}
+	tokens, err := a.List(ctx, keep.UserID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range tokens {
+		if t.ID == keep.ID {
+			continue
+		}
+		switch err := a.Revoke(ctx, t.ID); {
+		case err == nil:
+			n++
+		case !errors.Is(err, ErrNotFound):
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// List returns the tokens of userID, oldest first, for a page where users
+// see and revoke their tokens.
+func (a *Authenticator) List(ctx context.Context, userID string) ([]*Token, error) {
+	sctx, cancel := a.bound(ctx)
+	defer cancel()
+	tokens, err := a.store.List(sctx, userID)
+	if err != nil {
+		return nil, a.storeError(ctx, "list", err)
+	}
+	return tokens, nil
+}
+
+// Rotate replaces old with a new token of the same user, name and scopes.
+// The new token keeps old's expiry policy: an absolute deadline carries
+// over unchanged, and an idle-expiring token gets now+IdleTimeout, so
+// rotating never lengthens a token's life.
+//
+// With a positive grace, old keeps working until grace has passed (and
+// never past its own expiry), so that clients holding it can switch over,
+// then never again; with none it is revoked at once. The new token is
+// stored before old is touched, so a failure never leaves the user with
+// neither. It returns ErrInvalidToken if old was already revoked,
+// ErrExpired if it has expired.
+func (a *Authenticator) Rotate(ctx context.Context, old *Token, grace time.Duration) (string, *Token, error) {
 	if old == nil {
 		return "", nil, ErrInvalidToken
 	}
-	var ttl time.Duration
-	if !old.ExpiresAt.IsZero() {
-		ttl = old.ExpiresAt.Sub(old.CreatedAt)
-		if ttl <= 0 {
-			return "", nil, ErrExpired
-		}
+	now := a.opts.Now()
+	if old.Expired(now) {
+		return "", nil, ErrExpired
 	}
-	key, t, err := a.Issue(ctx, old.UserID, IssueOptions{Name: old.Name, Scopes: old.Scopes, TTL: ttl})
+	deadline := old.MaxExpiresAt
+	if deadline.IsZero() && a.opts.IdleTimeout <= 0 {
+		// A record without MaxExpiresAt (an older or imported one): its
+		// expiry is its deadline.
+		deadline = old.ExpiresAt
+	}
+	key, err := generate(a.opts.Prefix)
 	if err != nil {
 		return "", nil, err
 	}
-	if err := a.Revoke(ctx, old.ID); err != nil {
-		// Undo: the caller keeps the old token (or none, if it was revoked).
-		_ = a.store.Delete(context.WithoutCancel(ctx), t.ID)
+	t, err := a.create(ctx, key, old.UserID, time.Time{}, IssueOptions{Name: old.Name, Scopes: old.Scopes}, deadline)
+	if err != nil {
+		return "", nil, err
+	}
+	if grace > 0 {
+		err = a.expire(ctx, old, now.Add(grace).UTC().Truncate(time.Microsecond))
+	} else {
+		err = a.Revoke(ctx, old.ID)
+	}
+	if err != nil {
+		// Undo, even if the caller has gone: it keeps the old token (or
+		// none, if it was revoked).
+		undo, release := a.bound(context.WithoutCancel(ctx))
+		_ = a.store.Delete(undo, t.ID)
+		release()
 		if errors.Is(err, ErrNotFound) {
 			return "", nil, ErrInvalidToken
 		}
@@ -477,21 +510,41 @@ func (a *Authenticator) Rotate(ctx context.Context, old *Token) (string, *Token,
 	return key, t, nil
 }
 
-// storeError logs a store failure and wraps it as ErrUnavailable.
-func (a *Authenticator) storeError(op string, err error) error {
-	return a.storeErrorCtx(context.Background(), op, err)
+// expire brings t's expiry forward to at, through the store's Expirer or
+// else by storing t again with the earlier expiry.
+func (a *Authenticator) expire(ctx context.Context, t *Token, at time.Time) error {
+	sctx, cancel := a.bound(ctx)
+	defer cancel()
+	if e, ok := a.store.(Expirer); ok {
+		switch err := e.Expire(sctx, t.ID, at); {
+		case errors.Is(err, ErrNotFound):
+			return ErrNotFound
+		case err != nil:
+			return a.storeError(ctx, "expire", err)
+		}
+		return nil
+	}
+	if err := a.Revoke(ctx, t.ID); err != nil {
+		return err
+	}
+	early := t.Clone()
+	if early.ExpiresAt.IsZero() || at.Before(early.ExpiresAt) {
+		early.ExpiresAt = at
+	}
+	if early.MaxExpiresAt.IsZero() || at.Before(early.MaxExpiresAt) {
+		early.MaxExpiresAt = at
+	}
+	if err := a.store.Create(sctx, early); err != nil && !errors.Is(err, ErrExists) {
+		// The old key stopped early: the safe way to fail, and the new
+		// key works.
+		a.log.failure(ctx, slog.LevelWarn, "keep rotated token for its grace period", err)
+	}
+	return nil
 }
 
-// storeErrorCtx is storeError for a call made on behalf of ctx. When ctx
-// itself has ended (the client hung up), the failure says nothing about
-// the store: it is logged at debug level only, so that anyone closing
-// connections early cannot fill an operator's error log.
-func (a *Authenticator) storeErrorCtx(ctx context.Context, op string, err error) error {
-	level := slog.LevelError
-	if ctx.Err() != nil {
-		level = slog.LevelDebug
-	}
-	a.logger.LogAttrs(ctx, level, "tokenauth: store failure",
-		slog.String("op", op), slog.String("error", err.Error()))
+// storeError logs a store failure made on behalf of ctx and wraps it as
+// ErrUnavailable.
+func (a *Authenticator) storeError(ctx context.Context, op string, err error) error {
+	a.log.failure(ctx, slog.LevelError, op, err)
 	return unavailable(err)
 }

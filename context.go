@@ -18,11 +18,13 @@ type principalKey struct{}
 
 // principalCtx carries a Principal in one allocation, where
 // context.WithValue would need two. The middleware also computes the key's
-// digest into digest, saving a third.
+// digest into digest, and bounds its store and loader calls with bounds,
+// saving an allocation each.
 type principalCtx struct {
 	context.Context
 	p      Principal
 	digest [sha256.Size]byte
+	bounds [2]boundedCtx
 }
 
 func (c *principalCtx) Value(key any) any {
@@ -32,18 +34,11 @@ func (c *principalCtx) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// NewContext returns a copy of ctx that carries p. Middleware calls it; tests
-// of handlers can call it directly (see tokenauthtest.WithPrincipal).
+// NewContext returns a copy of ctx that carries p, as the middleware does.
+// Tests of handlers call it (see tokenauthtest.WithUser), and so does code
+// that authenticates with Verify outside HTTP.
 func NewContext(ctx context.Context, p Principal) context.Context {
 	return &principalCtx{Context: ctx, p: p}
-}
-
-// PrincipalFromContext returns the Principal stored by NewContext.
-func PrincipalFromContext(ctx context.Context) (Principal, bool) {
-	if p, ok := ctx.Value(principalKey{}).(*Principal); ok {
-		return *p, true
-	}
-	return Principal{}, false
 }
 
 // FromContext returns the authenticated token of the request context, or

@@ -5,20 +5,18 @@ import (
 	"net/http"
 )
 
-// Errors returned by Authenticate and friends. Check them with errors.Is:
+// Errors returned by Check, Verify and friends. Check them with errors.Is:
 // errors from a Store are wrapped, and ErrExpired also matches
 // ErrInvalidToken.
 var (
 	// ErrNoCredentials: the request carries no credentials for this
 	// authenticator (no header, another scheme, no cookie or query value).
 	ErrNoCredentials = errors.New("tokenauth: authentication credentials were not provided")
-	// ErrHeaderNoKey: the Authorization header holds the keyword alone.
-	ErrHeaderNoKey = errors.New("tokenauth: invalid token header: no credentials provided")
-	// ErrHeaderSpaces: the key in the Authorization header contains spaces.
-	ErrHeaderSpaces = errors.New("tokenauth: invalid token header: token string should not contain spaces")
-	// ErrHeaderInvalidChars: the key is not valid UTF-8 or holds control
-	// characters.
-	ErrHeaderInvalidChars = errors.New("tokenauth: invalid token header: token string should not contain invalid characters")
+	// ErrMalformedHeader: the credentials cannot be read: the keyword
+	// alone, a key with spaces or invalid characters, or a duplicated
+	// cookie. Classify tells the cases apart in Django REST Framework's
+	// words.
+	ErrMalformedHeader = errors.New("tokenauth: invalid token header")
 	// ErrInvalidToken: the key is malformed, unknown or revoked.
 	ErrInvalidToken = errors.New("tokenauth: invalid token")
 	// ErrExpired: the token was issued but its expiry has passed. It wraps
@@ -29,9 +27,9 @@ var (
 	ErrUserInactive = errors.New("tokenauth: user inactive or deleted")
 	// ErrInsufficientScope: the token lacks a scope the route requires.
 	ErrInsufficientScope = errors.New("tokenauth: insufficient scope")
-	// ErrUnavailable: the Store or UserLoader failed; the request may
-	// succeed later. The underlying error is wrapped for logs and is never
-	// shown to clients.
+	// ErrUnavailable: the Store or UserLoader failed or timed out; the
+	// request may succeed later. The cause is wrapped for logs and is
+	// never shown to clients.
 	ErrUnavailable = errors.New("tokenauth: token store unavailable")
 	// ErrNotFound is what a Store returns for a token it does not hold.
 	ErrNotFound = errors.New("tokenauth: token not found")
@@ -41,6 +39,16 @@ var (
 	// ErrInvalidOptions: New or a constructor was given an invalid
 	// configuration.
 	ErrInvalidOptions = errors.New("tokenauth: invalid options")
+)
+
+// The cases of ErrMalformedHeader, and a cross-site request authenticated
+// by a cookie.
+var (
+	errHeaderNoKey        = &wrapErr{msg: "tokenauth: invalid token header: no credentials provided", base: ErrMalformedHeader}
+	errHeaderSpaces       = &wrapErr{msg: "tokenauth: invalid token header: token string should not contain spaces", base: ErrMalformedHeader}
+	errHeaderInvalidChars = &wrapErr{msg: "tokenauth: invalid token header: token string should not contain invalid characters", base: ErrMalformedHeader}
+	errDuplicateCookie    = &wrapErr{msg: "tokenauth: invalid token cookie: sent more than once", base: ErrMalformedHeader}
+	errCrossOrigin        = errors.New("tokenauth: cross-origin request authenticated by a cookie")
 )
 
 type wrapErr struct {
@@ -63,30 +71,24 @@ func (e *unavailableError) Unwrap() []error { return []error{ErrUnavailable, e.c
 
 func unavailable(err error) error { return &unavailableError{cause: err} }
 
-// Client-facing detail messages. The first seven are Django REST
-// Framework's own words, so clients written against DRF keep working.
+// Client-facing detail messages: Django REST Framework's own words where
+// DRF has them, so that clients written against DRF keep working.
 const (
-	// DetailNotProvided answers a request without credentials.
-	DetailNotProvided = "Authentication credentials were not provided."
-	// DetailNoKey answers an Authorization header with the keyword alone.
-	DetailNoKey = "Invalid token header. No credentials provided."
-	// DetailSpaces answers a key that contains spaces.
-	DetailSpaces = "Invalid token header. Token string should not contain spaces."
-	// DetailInvalidChars answers a key that is not valid UTF-8.
-	DetailInvalidChars = "Invalid token header. Token string should not contain invalid characters."
-	// DetailInvalidToken answers an unknown, revoked or malformed key.
-	DetailInvalidToken = "Invalid token."
-	// DetailUserInactive answers a token whose user the UserLoader refused.
-	DetailUserInactive = "User inactive or deleted."
-	// DetailPermissionDenied answers a token that lacks a required scope.
-	DetailPermissionDenied = "You do not have permission to perform this action."
-	// DetailExpired answers a token whose expiry has passed.
-	DetailExpired = "Token has expired."
-	// DetailUnavailable answers a request during a store outage (503).
-	DetailUnavailable = "Authentication service temporarily unavailable, try again later."
+	detailNotProvided      = "Authentication credentials were not provided."
+	detailNoKey            = "Invalid token header. No credentials provided."
+	detailSpaces           = "Invalid token header. Token string should not contain spaces."
+	detailInvalidChars     = "Invalid token header. Token string should not contain invalid characters."
+	detailDuplicateCookie  = "Invalid token cookie. The cookie was sent more than once."
+	detailMalformed        = "Invalid token header."
+	detailInvalidToken     = "Invalid token."
+	detailExpired          = "Token has expired."
+	detailUserInactive     = "User inactive or deleted."
+	detailPermissionDenied = "You do not have permission to perform this action."
+	detailCrossOrigin      = "CSRF Failed: Origin checking failed."
+	detailUnavailable      = "Authentication service temporarily unavailable, try again later."
 )
 
-// Classify maps an error from Authenticate to the HTTP status and the
+// Classify maps an error from Check to the HTTP status and the
 // client-facing detail message the default ErrorHandler sends. The detail
 // never contains internal error text. Unknown errors are treated as
 // outages (503): an error that is not understood must not make a client
@@ -94,22 +96,28 @@ const (
 func Classify(err error) (status int, detail string) {
 	switch {
 	case errors.Is(err, ErrNoCredentials):
-		return http.StatusUnauthorized, DetailNotProvided
-	case errors.Is(err, ErrHeaderNoKey):
-		return http.StatusUnauthorized, DetailNoKey
-	case errors.Is(err, ErrHeaderSpaces):
-		return http.StatusUnauthorized, DetailSpaces
-	case errors.Is(err, ErrHeaderInvalidChars):
-		return http.StatusUnauthorized, DetailInvalidChars
+		return http.StatusUnauthorized, detailNotProvided
+	case errors.Is(err, errHeaderNoKey):
+		return http.StatusUnauthorized, detailNoKey
+	case errors.Is(err, errHeaderSpaces):
+		return http.StatusUnauthorized, detailSpaces
+	case errors.Is(err, errDuplicateCookie):
+		return http.StatusUnauthorized, detailDuplicateCookie
+	case errors.Is(err, errHeaderInvalidChars):
+		return http.StatusUnauthorized, detailInvalidChars
+	case errors.Is(err, ErrMalformedHeader):
+		return http.StatusUnauthorized, detailMalformed
 	case errors.Is(err, ErrExpired):
-		return http.StatusUnauthorized, DetailExpired
+		return http.StatusUnauthorized, detailExpired
 	case errors.Is(err, ErrInvalidToken):
-		return http.StatusUnauthorized, DetailInvalidToken
+		return http.StatusUnauthorized, detailInvalidToken
 	case errors.Is(err, ErrUserInactive):
-		return http.StatusUnauthorized, DetailUserInactive
+		return http.StatusUnauthorized, detailUserInactive
 	case errors.Is(err, ErrInsufficientScope):
-		return http.StatusForbidden, DetailPermissionDenied
+		return http.StatusForbidden, detailPermissionDenied
+	case errors.Is(err, errCrossOrigin):
+		return http.StatusForbidden, detailCrossOrigin
 	default:
-		return http.StatusServiceUnavailable, DetailUnavailable
+		return http.StatusServiceUnavailable, detailUnavailable
 	}
 }

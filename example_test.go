@@ -2,6 +2,8 @@ package tokenauth_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,11 +29,13 @@ func Example() {
 		tok, _ := tokenauth.FromContext(r.Context())
 		fmt.Fprintf(w, "hello, user %s", tok.UserID)
 	})
-	srv := httptest.NewServer(auth.Require(hello))
+	mux := http.NewServeMux()
+	mux.Handle("/api/", auth.Require()(hello))
+	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
 	for _, header := range []string{"", "Token " + key} {
-		req, _ := http.NewRequest("GET", srv.URL, nil)
+		req, _ := http.NewRequest("GET", srv.URL+"/api/hello", nil)
 		if header != "" {
 			req.Header.Set("Authorization", header)
 		}
@@ -46,6 +50,31 @@ func Example() {
 	// Output:
 	// 401 {"detail":"Authentication credentials were not provided."}
 	// 200 hello, user 42
+}
+
+// Require with scopes answers 403 when the token lacks one of them. Put a
+// plain Require() in front of the whole API and add scopes per route.
+func ExampleAuthenticator_Require() {
+	auth, _ := tokenauth.New(memstore.New(), tokenauth.Options{})
+	ctx := context.Background()
+	reader, _, _ := auth.Issue(ctx, "1", tokenauth.IssueOptions{Scopes: []string{"orders:read"}})
+	writer, _, _ := auth.Issue(ctx, "2", tokenauth.IssueOptions{Scopes: []string{"orders:read", "orders:write"}})
+
+	create := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "created")
+	})
+	mux := http.NewServeMux()
+	mux.Handle("POST /orders/", auth.Require("orders:write")(create))
+	for _, key := range []string{reader, writer} {
+		r := httptest.NewRequest("POST", "/orders/", nil)
+		r.Header.Set("Authorization", "Token "+key)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		fmt.Println(w.Code, w.Body.String())
+	}
+	// Output:
+	// 403 {"detail":"You do not have permission to perform this action."}
+	// 200 created
 }
 
 // Optional lets anonymous requests through but still refuses bad tokens,
@@ -76,28 +105,6 @@ func ExampleAuthenticator_Optional() {
 	// 401 {"detail":"Invalid token."}
 }
 
-// RequireScopes answers 403 when the token lacks a scope.
-func ExampleAuthenticator_RequireScopes() {
-	auth, _ := tokenauth.New(memstore.New(), tokenauth.Options{})
-	ctx := context.Background()
-	reader, _, _ := auth.Issue(ctx, "1", tokenauth.IssueOptions{Scopes: []string{"orders:read"}})
-	writer, _, _ := auth.Issue(ctx, "2", tokenauth.IssueOptions{Scopes: []string{"orders:read", "orders:write"}})
-
-	h := auth.RequireScopes("orders:write")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "created")
-	}))
-	for _, key := range []string{reader, writer} {
-		r := httptest.NewRequest("POST", "/orders/", nil)
-		r.Header.Set("Authorization", "Token "+key)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		fmt.Println(w.Code, w.Body.String())
-	}
-	// Output:
-	// 403 {"detail":"You do not have permission to perform this action."}
-	// 200 created
-}
-
 // Verify checks a key that did not come from an HTTP header, such as a
 // gRPC metadata entry. Malformed keys are refused without a store lookup.
 func ExampleAuthenticator_Verify() {
@@ -117,43 +124,113 @@ func ExampleAuthenticator_Verify() {
 	// tokenauth: invalid token
 }
 
-// Parse checks a token's shape and checksum, for instance in a secret
-// scanner or before storing a key a user pasted.
-func ExampleParse() {
-	key, _ := tokenauth.Generate("myapp")
-	fmt.Println(tokenauth.Parse("myapp", key))
-	fmt.Println(tokenauth.Parse("myapp", "myapp_typo"))
-	// Output:
-	// <nil>
-	// tokenauth: invalid token
-}
-
-// AuthenticateContext is what a middleware for another framework calls:
-// one decision, a context to pass on, and Error to answer a failure exactly
-// as Require would.
-func ExampleAuthenticator_AuthenticateContext() {
+// An adapter for another web framework calls Check for the decision and
+// Error to answer a failure, so that it answers exactly as Require does;
+// it only translates to the framework's idiom. Here the framework is a
+// stand-in with a context type of its own, as gin and echo have.
+func ExampleAuthenticator_Check() {
 	auth, _ := tokenauth.New(memstore.New(), tokenauth.Options{})
-	key, _, _ := auth.Issue(context.Background(), "42", tokenauth.IssueOptions{})
+	key, _, _ := auth.Issue(context.Background(), "42", tokenauth.IssueOptions{Scopes: []string{"read"}})
 
-	middleware := func(w http.ResponseWriter, r *http.Request) {
-		ctx, _, err := auth.AuthenticateContext(r)
-		if err != nil {
-			auth.Error(w, r, err)
-			return
+	// The framework.
+	type frameworkContext struct {
+		w http.ResponseWriter
+		r *http.Request
+	}
+	type handlerFunc func(c *frameworkContext)
+
+	// The adapter: middleware in the framework's shape.
+	require := func(scopes ...string) func(handlerFunc) handlerFunc {
+		p := tokenauth.Policy{Scopes: scopes}
+		return func(next handlerFunc) handlerFunc {
+			return func(c *frameworkContext) {
+				ctx, err := auth.Check(c.r, p)
+				if err != nil {
+					auth.Error(c.w, c.r, err)
+					return
+				}
+				c.r = c.r.WithContext(ctx)
+				next(c)
+			}
 		}
-		r = r.WithContext(ctx)
-		tok, _ := tokenauth.FromContext(r.Context())
-		fmt.Fprintf(w, "user %s", tok.UserID)
 	}
 
-	for _, header := range []string{"Token " + key, "Token tka_junk"} {
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		r.Header.Set("Authorization", header)
+	// The host's handler reads the token as with net/http.
+	profile := func(c *frameworkContext) {
+		tok, _ := tokenauth.FromContext(c.r.Context())
+		fmt.Fprintf(c.w, "user %s", tok.UserID)
+	}
+	routes := map[string]handlerFunc{
+		"/profile": require()(profile),
+		"/admin":   require("admin")(profile),
+	}
+	for _, req := range []struct{ path, header string }{
+		{"/profile", "Token " + key},
+		{"/profile", ""},
+		{"/profile", "Token tka_junk"},
+		{"/admin", "Token " + key},
+	} {
+		r := httptest.NewRequest(http.MethodGet, req.path, nil)
+		if req.header != "" {
+			r.Header.Set("Authorization", req.header)
+		}
 		w := httptest.NewRecorder()
-		middleware(w, r)
+		routes[req.path](&frameworkContext{w: w, r: r})
 		fmt.Println(w.Code, w.Body.String())
 	}
 	// Output:
 	// 200 user 42
+	// 401 {"detail":"Authentication credentials were not provided."}
 	// 401 {"detail":"Invalid token."}
+	// 403 {"detail":"You do not have permission to perform this action."}
+}
+
+// A Go client trades a username and password for a token, then calls the
+// API with it. A refusal is a *LoginError carrying the server's field
+// errors.
+func ExampleLogin() {
+	auth, _ := tokenauth.New(memstore.New(), tokenauth.Options{})
+	mux := http.NewServeMux()
+	// A stand-in for the login endpoint (the login package, or Django
+	// REST Framework's obtain_auth_token).
+	mux.HandleFunc("POST /api-token-auth/", func(w http.ResponseWriter, r *http.Request) {
+		var creds struct{ Username, Password string }
+		_ = json.NewDecoder(r.Body).Decode(&creds)
+		w.Header().Set("Content-Type", "application/json")
+		if creds.Username != "alice" || creds.Password != "s3cret" {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"non_field_errors":["Unable to log in with provided credentials."]}`)
+			return
+		}
+		key, _, _ := auth.Issue(r.Context(), "42", tokenauth.IssueOptions{Name: "login"})
+		_ = json.NewEncoder(w).Encode(map[string]string{"token": key})
+	})
+	mux.Handle("GET /api/me/", auth.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := tokenauth.FromContext(r.Context())
+		fmt.Fprintf(w, "user %s", tok.UserID)
+	})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx := context.Background()
+
+	_, err := tokenauth.Login(ctx, nil, srv.URL+"/api-token-auth/", "alice", "wrong")
+	var refused *tokenauth.LoginError
+	if errors.As(err, &refused) {
+		fmt.Println(refused.StatusCode, refused.Fields["non_field_errors"][0])
+	}
+
+	key, err := tokenauth.Login(ctx, nil, srv.URL+"/api-token-auth/", "alice", "s3cret")
+	if err != nil {
+		panic(err)
+	}
+	resp, err := tokenauth.NewClient(key).Get(srv.URL + "/api/me/")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.StatusCode, string(body))
+	// Output:
+	// 400 Unable to log in with provided credentials.
+	// 200 user 42
 }

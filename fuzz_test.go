@@ -24,9 +24,9 @@ func FuzzParseAuthorization(f *testing.F) {
 	}
 	keywords := []string{"Token", "Bearer"}
 	f.Fuzz(func(t *testing.T, value string, raw bool) {
-		key, err := ParseAuthorization(value, keywords, raw)
+		key, err := parseAuthorization(value, keywords, raw)
 		// The quick path must agree with the general parser everywhere.
-		if k2, e2 := parseAuthorization(value, keywords, raw); k2 != key || e2 != err {
+		if k2, e2 := parseWords(value, keywords, raw); k2 != key || e2 != err {
 			t.Fatalf("quick path gave (%q, %v), general parser (%q, %v)", key, err, k2, e2)
 		}
 		switch err {
@@ -42,7 +42,7 @@ func FuzzParseAuthorization(f *testing.F) {
 					t.Fatalf("key %q holds a control byte", key)
 				}
 			}
-		case ErrNoCredentials, ErrHeaderNoKey, ErrHeaderSpaces, ErrHeaderInvalidChars:
+		case ErrNoCredentials, errHeaderNoKey, errHeaderSpaces, errHeaderInvalidChars:
 			if key != "" {
 				t.Fatalf("error %v with key %q", err, key)
 			}
@@ -57,7 +57,7 @@ func FuzzParseAuthorization(f *testing.F) {
 // one-character typo is always caught (CRC32 detects every single-symbol
 // error).
 func FuzzParse(f *testing.F) {
-	valid, err := Generate("")
+	valid, err := generate(defaultPrefix)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -70,14 +70,14 @@ func FuzzParse(f *testing.F) {
 		f.Add("myapp", s)
 	}
 	f.Fuzz(func(t *testing.T, prefix, key string) {
-		err := Parse(prefix, key)
+		err := parsePrefixed(prefix, key)
 		if err != nil && !errors.Is(err, ErrInvalidToken) {
 			t.Fatalf("unexpected error %v", err)
 		}
 		if err == nil {
 			p := prefix
 			if p == "" {
-				p = DefaultPrefix
+				p = defaultPrefix
 			}
 			if !strings.HasPrefix(key, p+"_") || len(key) != len(p)+1+49 {
 				t.Fatalf("accepted %q for prefix %q", key, prefix)
@@ -87,7 +87,7 @@ func FuzzParse(f *testing.F) {
 		// a single changed character is caught.
 		p := prefix
 		if p == "" {
-			p = DefaultPrefix
+			p = defaultPrefix
 		}
 		if !validPrefix(p) {
 			return
@@ -103,14 +103,25 @@ func FuzzParse(f *testing.F) {
 		var sum [checksumLen]byte
 		encodeChecksum(&sum, checksum(p, string(body)))
 		good := p + "_" + string(body) + string(sum[:])
-		if err := Parse(prefix, good); err != nil {
+		if err := parsePrefixed(prefix, good); err != nil {
 			t.Fatalf("well-formed token %q does not parse: %v", good, err)
 		}
 		bad := []byte(good)
 		i := len(p) + 1 + len(key)%(bodyLen+checksumLen)
 		bad[i] = base62Alphabet[(strings.IndexByte(base62Alphabet, bad[i])+1)%62]
-		if Parse(prefix, string(bad)) == nil {
+		if parsePrefixed(prefix, string(bad)) == nil {
 			t.Fatalf("typo at %d in %q not caught", i, good)
 		}
 	})
+}
+
+// parsePrefixed is parse for any prefix, the empty one meaning the default.
+func parsePrefixed(prefix, key string) error {
+	if prefix == "" {
+		prefix = defaultPrefix
+	}
+	if !validPrefix(prefix) {
+		return ErrInvalidToken
+	}
+	return parse(prefix, key)
 }

@@ -43,17 +43,17 @@ type digestAppender interface {
 	appendDigest(dst []byte, key string) []byte
 }
 
-// MinHMACKeyLen is the shortest server key NewHMAC accepts.
-const MinHMACKeyLen = 32
+// minHMACKeyLen is the shortest server key NewHMAC accepts: 256 bits.
+const minHMACKeyLen = 32
 
 // NewHMAC returns a Hasher that computes HMAC-SHA256 with a server-side key.
 // A copy of the token table is then useless without the key as well, which
 // is kept out of the database (an environment variable or a secret manager).
-// The key must be at least MinHMACKeyLen bytes. Changing the key invalidates
+// The key must be at least minHMACKeyLen bytes. Changing the key invalidates
 // every issued token.
 func NewHMAC(key []byte) (Hasher, error) {
-	if len(key) < MinHMACKeyLen {
-		return nil, fmt.Errorf("%w: HMAC key is %d bytes, need at least %d", ErrInvalidOptions, len(key), MinHMACKeyLen)
+	if len(key) < minHMACKeyLen {
+		return nil, fmt.Errorf("%w: HMAC key is %d bytes, need at least %d", ErrInvalidOptions, len(key), minHMACKeyLen)
 	}
 	k := append([]byte(nil), key...)
 	h := &hmacHasher{}

@@ -6,64 +6,79 @@ import (
 )
 
 // extract finds the key in r: the Authorization header first, then the
-// configured cookie and query parameter. It allocates nothing for a request
-// that carries a header.
-func (a *Authenticator) extract(r *http.Request) (string, error) {
+// configured cookie and query parameter. It reports whether the key came
+// from the cookie, and allocates nothing for a request that carries a
+// header.
+func (a *Authenticator) extract(r *http.Request) (key string, fromCookie bool, err error) {
 	values := r.Header["Authorization"]
-	var err error = ErrNoCredentials
+	err = ErrNoCredentials
 	switch len(values) {
 	case 0:
 	case 1:
-		var key string
-		key, err = ParseAuthorization(values[0], a.keywords, a.rawHeader)
+		key, err = parseAuthorization(values[0], a.opts.Keywords, a.opts.RawHeader)
 		if err == nil {
-			return key, nil
+			return key, false, nil
 		}
 	default:
 		// Several Authorization headers are ambiguous; a proxy that joined
 		// them would send "Token a, Token b": too many words.
 		for _, v := range values {
-			if _, e := ParseAuthorization(v, a.keywords, a.rawHeader); e != ErrNoCredentials {
-				return "", ErrHeaderSpaces
+			if _, e := parseAuthorization(v, a.opts.Keywords, a.opts.RawHeader); e != ErrNoCredentials {
+				return "", false, errHeaderSpaces
 			}
 		}
 	}
 	if err != ErrNoCredentials {
-		return "", err
+		return "", false, err
 	}
-	if a.cookie != "" {
-		if c, cerr := r.Cookie(a.cookie); cerr == nil && c.Value != "" {
-			return checkKeyChars(c.Value)
+	if a.opts.Cookie != "" {
+		if key, err = a.cookieKey(r); err != ErrNoCredentials {
+			return key, err == nil, err
 		}
 	}
-	if a.queryParam != "" && r.URL != nil && r.URL.RawQuery != "" {
-		if v := r.URL.Query().Get(a.queryParam); v != "" {
-			return checkKeyChars(v)
+	if a.opts.QueryParam != "" && r.URL != nil && r.URL.RawQuery != "" {
+		if v := r.URL.Query().Get(a.opts.QueryParam); v != "" {
+			key, err = checkKeyChars(v)
+			return key, false, err
 		}
 	}
-	return "", ErrNoCredentials
+	return "", false, ErrNoCredentials
 }
 
-// ParseAuthorization parses an Authorization header value the way Django
+// cookieKey returns the key in the configured cookie. Two cookies of that
+// name are refused: which one a browser sends first is not defined, and a
+// sibling subdomain can plant one.
+func (a *Authenticator) cookieKey(r *http.Request) (string, error) {
+	cookies := r.CookiesNamed(a.opts.Cookie)
+	switch {
+	case len(cookies) == 0 || len(cookies) == 1 && cookies[0].Value == "":
+		return "", ErrNoCredentials
+	case len(cookies) > 1:
+		return "", errDuplicateCookie
+	}
+	return checkKeyChars(cookies[0].Value)
+}
+
+// parseAuthorization parses an Authorization header value the way Django
 // REST Framework's TokenAuthentication does, and returns the key.
 //
 // The value is split on runs of ASCII whitespace. If the first word is not
 // one of keywords (compared case-insensitively), the header belongs to
 // another scheme and the error is ErrNoCredentials, unless raw is true and
 // the value is a single word, which is then the key itself. The keyword
-// alone gives ErrHeaderNoKey; more than one word after it gives
-// ErrHeaderSpaces; a key that is not valid UTF-8 or holds control
-// characters gives ErrHeaderInvalidChars. ParseAuthorization does not check
-// the key's format (see Parse).
-func ParseAuthorization(value string, keywords []string, raw bool) (string, error) {
+// alone gives errHeaderNoKey; more than one word after it gives
+// errHeaderSpaces; a key that is not valid UTF-8 or holds control
+// characters gives errHeaderInvalidChars. It does not check the key's
+// format (see parse).
+func parseAuthorization(value string, keywords []string, raw bool) (string, error) {
 	if key, ok := quickKey(value, keywords); ok {
 		return key, nil
 	}
-	return parseAuthorization(value, keywords, raw)
+	return parseWords(value, keywords, raw)
 }
 
-// parseAuthorization is ParseAuthorization without the quick path.
-func parseAuthorization(value string, keywords []string, raw bool) (string, error) {
+// parseWords is parseAuthorization without the quick path.
+func parseWords(value string, keywords []string, raw bool) (string, error) {
 	first, rest := nextWord(value)
 	if first == "" {
 		return "", ErrNoCredentials
@@ -74,15 +89,15 @@ func parseAuthorization(value string, keywords []string, raw bool) (string, erro
 			return "", ErrNoCredentials
 		}
 		if key != "" {
-			return "", ErrHeaderSpaces
+			return "", errHeaderSpaces
 		}
 		return checkKeyChars(first)
 	}
 	if key == "" {
-		return "", ErrHeaderNoKey
+		return "", errHeaderNoKey
 	}
 	if extra, _ := nextWord(rest); extra != "" {
-		return "", ErrHeaderSpaces
+		return "", errHeaderSpaces
 	}
 	return checkKeyChars(key)
 }
@@ -171,12 +186,12 @@ func checkKeyChars(key string) (string, error) {
 	for i := 0; i < len(key); i++ {
 		c := key[i]
 		if c < 0x20 || c == 0x7f {
-			return "", ErrHeaderInvalidChars
+			return "", errHeaderInvalidChars
 		}
 		high |= c
 	}
 	if high >= utf8.RuneSelf && !utf8.ValidString(key) {
-		return "", ErrHeaderInvalidChars
+		return "", errHeaderInvalidChars
 	}
 	return key, nil
 }

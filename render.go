@@ -12,6 +12,18 @@ import (
 // text to the client, since a wrapped store error may carry internals.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
+// Error renders err, as returned by Check, with the ErrorHandler. For
+// outages it first sets Retry-After. Adapters for other frameworks call it
+// so that every framework answers alike.
+func (a *Authenticator) Error(w http.ResponseWriter, r *http.Request, err error) {
+	h := w.Header()
+	if errors.Is(err, ErrUnavailable) {
+		h.Set("Retry-After", a.retryAfter)
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
+	a.opts.ErrorHandler(w, r, err)
+}
+
 // DRFErrorHandler renders failures as Django REST Framework does: the status
 // from Classify, a JSON body {"detail": "..."} and, on 401,
 // `WWW-Authenticate: <keyword>`.
@@ -21,14 +33,14 @@ func DRFErrorHandler(keyword string) ErrorHandler {
 		if status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", keyword)
 		}
-		WriteDetail(w, status, detail)
+		writeDetail(w, status, detail)
 	}
 }
 
 // BearerErrorHandler renders failures as RFC 6750 prescribes for Bearer
 // tokens: a WWW-Authenticate challenge with realm and error code, 400 for a
 // malformed header (invalid_request), 401 for a bad token (invalid_token),
-// 403 for a missing scope (insufficient_scope, listing the scope), and a
+// 403 for a missing scope (insufficient_scope, listing the scopes), and a
 // JSON body {"error": ..., "error_description": ...}. Use it with
 // Options.Keywords set to []string{"Bearer"}.
 func BearerErrorHandler(realm string) ErrorHandler {
@@ -39,11 +51,11 @@ func BearerErrorHandler(realm string) ErrorHandler {
 		switch {
 		case errors.Is(err, ErrNoCredentials):
 			// RFC 6750 §3.1: no error code when no credentials were sent.
-		case errors.Is(err, ErrHeaderNoKey), errors.Is(err, ErrHeaderSpaces), errors.Is(err, ErrHeaderInvalidChars):
+		case errors.Is(err, ErrMalformedHeader):
 			status, code = http.StatusBadRequest, "invalid_request"
 		case status == http.StatusUnauthorized:
 			code = "invalid_token"
-		case status == http.StatusForbidden:
+		case errors.Is(err, ErrInsufficientScope):
 			code = "insufficient_scope"
 		}
 		if status != http.StatusServiceUnavailable {
@@ -51,17 +63,16 @@ func BearerErrorHandler(realm string) ErrorHandler {
 			if code != "" {
 				challenge += `, error="` + code + `", error_description="` + quoteEscape(detail) + `"`
 			}
-			var se *ScopeError
-			if errors.As(err, &se) && len(se.Required) > 0 {
-				challenge += `, scope="` + quoteEscape(strings.Join(se.Required, " ")) + `"`
+			if scopes := requiredScopes(err); scopes != "" {
+				challenge += `, scope="` + quoteEscape(scopes) + `"`
 			}
 			w.Header().Set("WWW-Authenticate", challenge)
 		}
 		if code == "" {
-			WriteDetail(w, status, detail)
+			writeDetail(w, status, detail)
 			return
 		}
-		WriteJSON(w, status, struct {
+		writeJSON(w, status, struct {
 			Error       string `json:"error"`
 			Description string `json:"error_description"`
 		}{code, detail})
@@ -72,17 +83,16 @@ func quoteEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
 }
 
-// WriteDetail writes {"detail": detail} with the given status, the shape of
+// writeDetail writes {"detail": detail} with the given status, the shape of
 // every Django REST Framework error.
-func WriteDetail(w http.ResponseWriter, status int, detail string) {
-	WriteJSON(w, status, struct {
+func writeDetail(w http.ResponseWriter, status int, detail string) {
+	writeJSON(w, status, struct {
 		Detail string `json:"detail"`
 	}{detail})
 }
 
-// WriteJSON writes v as a compact JSON body with the given status. It is
-// exported for adapters and handlers that answer in the same format.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON writes v as a compact JSON body with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
@@ -90,6 +100,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
 	h.Del("Content-Length")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

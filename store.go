@@ -56,3 +56,40 @@ type ExpiredDeleter interface {
 	// before, and returns how many it removed.
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
 }
+
+// Expirer is implemented by stores that can bring a token's expiry
+// forward, for Rotate's grace period: ExpiresAt and MaxExpiresAt become at
+// where they are later or unset. It returns ErrNotFound if the token is
+// gone. Rotate falls back to replacing the record on other stores.
+type Expirer interface {
+	Expire(ctx context.Context, id string, at time.Time) error
+}
+
+// Watcher is implemented by stores that tell every process when a token
+// is revoked or its expiry brought forward, by anyone: another replica,
+// the CLI, plain SQL. A cache in front of the store (package cachestore)
+// watches so that a revocation reaches every replica at once, not after
+// the cache's TTL.
+type Watcher interface {
+	// Watch calls ready once it is subscribed, then changed with the ID
+	// and user ID of every token deleted or expired early, until ctx ends
+	// or the connection breaks; it returns the error that ended it (ctx's
+	// error when ctx ended). Events missed while no Watch runs are lost:
+	// a caller that watches again must assume anything changed.
+	Watch(ctx context.Context, ready func(), changed func(tokenID, userID string)) error
+}
+
+// TokenUse is one recorded use of a token: the arguments of Store.Touch.
+type TokenUse struct {
+	ID                  string
+	LastUsed, ExpiresAt time.Time
+}
+
+// BatchToucher is implemented by stores that record many uses in one round
+// trip (one UPDATE over a list of values, one pipeline). The Authenticator
+// writes uses in the background, in batches; with this it sends each batch
+// at once instead of a Touch per token. Each use follows Touch's contract;
+// tokens that are gone are skipped, not an error.
+type BatchToucher interface {
+	TouchBatch(ctx context.Context, uses []TokenUse) error
+}

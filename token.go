@@ -55,26 +55,18 @@ func (t *Token) Clone() *Token {
 	return &c
 }
 
-// Expired reports whether t has an expiry and it is not after now.
+// Expired reports whether t's expiry, or its absolute deadline, is not
+// after now.
 func (t *Token) Expired(now time.Time) bool {
-	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) ||
+		!t.MaxExpiresAt.IsZero() && !now.Before(t.MaxExpiresAt)
 }
 
-// HasScope reports whether t carries scope s. The scope "*" grants every
-// scope.
-func (t *Token) HasScope(s string) bool {
-	for _, have := range t.Scopes {
-		if have == s || have == "*" {
-			return true
-		}
-	}
-	return false
-}
-
-// HasScopes reports whether t carries every scope in want.
+// HasScopes reports whether t carries every scope in want. The scope "*"
+// grants every scope.
 func (t *Token) HasScopes(want ...string) bool {
 	for _, s := range want {
-		if !t.HasScope(s) {
+		if !slices.Contains(t.Scopes, s) && !slices.Contains(t.Scopes, "*") {
 			return false
 		}
 	}
@@ -82,8 +74,8 @@ func (t *Token) HasScopes(want ...string) bool {
 }
 
 const (
-	// DefaultPrefix is the token prefix used when Options.Prefix is empty.
-	DefaultPrefix = "tka"
+	// defaultPrefix is the token prefix used when Options.Prefix is empty.
+	defaultPrefix = "tka"
 	// maxPrefixLen bounds Options.Prefix.
 	maxPrefixLen = 16
 
@@ -129,17 +121,10 @@ var alnum = func() (t [256]bool) {
 
 func isAlnum(c byte) bool { return alnum[c] }
 
-// Generate returns a new token string with the given prefix: the prefix,
-// an underscore, 32 bytes from crypto/rand in fixed-width base62, and a
-// 6-character base62 CRC32 of prefix and body. An empty prefix means
-// DefaultPrefix.
-func Generate(prefix string) (string, error) {
-	if prefix == "" {
-		prefix = DefaultPrefix
-	}
-	if !validPrefix(prefix) {
-		return "", fmt.Errorf("%w: prefix %q must be 1 to %d ASCII letters or digits", ErrInvalidOptions, prefix, maxPrefixLen)
-	}
+// generate returns a new token string with the given valid prefix: the
+// prefix, an underscore, 32 bytes from crypto/rand in fixed-width base62,
+// and a 6-character base62 CRC32 of prefix and body.
+func generate(prefix string) (string, error) {
 	var secret [secretBytes]byte
 	if _, err := io.ReadFull(randReader, secret[:]); err != nil {
 		return "", fmt.Errorf("tokenauth: reading random bytes: %w", err)
@@ -153,10 +138,9 @@ func Generate(prefix string) (string, error) {
 	return string(buf), nil
 }
 
-// NewID returns a random public token identifier: 16 bytes from
-// crypto/rand in fixed-width base62 (22 characters). Issue uses it; tools
-// that create token records themselves (an import) use it too.
-func NewID() (string, error) {
+// newID returns a random public token identifier: 16 bytes from
+// crypto/rand in fixed-width base62 (22 characters).
+func newID() (string, error) {
 	var b [16]byte
 	if _, err := io.ReadFull(randReader, b[:]); err != nil {
 		return "", fmt.Errorf("tokenauth: reading random bytes: %w", err)
@@ -191,22 +175,11 @@ func encodeChecksum(dst *[checksumLen]byte, sum uint32) {
 	}
 }
 
-// Parse checks that key is a well-formed token with the given prefix (empty
-// means DefaultPrefix): the prefix and underscore, 43 base62 characters of
-// body and a matching 6-character checksum. It returns ErrInvalidToken
-// otherwise, without consulting any store. Parse does not tell whether the
-// token was ever issued.
-func Parse(prefix, key string) error {
-	if prefix == "" {
-		prefix = DefaultPrefix
-	}
-	if !validPrefix(prefix) {
-		return ErrInvalidToken
-	}
-	return parse(prefix, key)
-}
-
-// parse is Parse for a prefix already known to be valid.
+// parse checks that key is a well-formed token with the given valid
+// prefix: the prefix and underscore, 43 base62 characters of body and a
+// matching 6-character checksum. It returns ErrInvalidToken otherwise,
+// without consulting any store, so that typos and junk never cost a
+// lookup.
 func parse(prefix, key string) error {
 	if len(key) != len(prefix)+1+bodyLen+checksumLen ||
 		key[:len(prefix)] != prefix || key[len(prefix)] != '_' {
@@ -227,9 +200,9 @@ func parse(prefix, key string) error {
 	return nil
 }
 
-// IsLegacyKey reports whether key has the form of a Django REST Framework
+// isLegacyKey reports whether key has the form of a Django REST Framework
 // authtoken key: 40 lowercase hexadecimal characters.
-func IsLegacyKey(key string) bool {
+func isLegacyKey(key string) bool {
 	if len(key) != legacyKeyLen {
 		return false
 	}
@@ -237,6 +210,28 @@ func IsLegacyKey(key string) bool {
 		c := key[i]
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
 			return false
+		}
+	}
+	return true
+}
+
+// isUUIDKey reports whether key is a UUID in canonical form: 8-4-4-4-12
+// hexadecimal digits of either case.
+func isUUIDKey(key string) bool {
+	if len(key) != 36 {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
 		}
 	}
 	return true

@@ -1,9 +1,10 @@
 package tokenauth
 
 import (
-	"errors"
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,23 +13,23 @@ import (
 func TestGenerateFormat(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 200; i++ {
-		key, err := Generate("")
+		key, err := generate(defaultPrefix)
 		require.NoError(t, err)
 		require.Len(t, key, len("tka_")+bodyLen+checksumLen)
 		assert.True(t, strings.HasPrefix(key, "tka_"))
-		assert.NoError(t, Parse("", key))
+		assert.NoError(t, parsePrefixed("", key))
 		assert.False(t, seen[key], "duplicate token")
 		seen[key] = true
 	}
-	key, err := Generate("myapp")
+	key, err := generate("myapp")
 	require.NoError(t, err)
-	assert.NoError(t, Parse("myapp", key))
-	assert.ErrorIs(t, Parse("tka", key), ErrInvalidToken)
+	assert.NoError(t, parse("myapp", key))
+	assert.ErrorIs(t, parse("tka", key), ErrInvalidToken)
 }
 
-func TestGenerateBadPrefix(t *testing.T) {
+func TestBadPrefix(t *testing.T) {
 	for _, p := range []string{"a_b", "spa ce", strings.Repeat("x", 17), "é"} {
-		_, err := Generate(p)
+		_, err := New(newMemStore(), Options{Prefix: p})
 		assert.ErrorIs(t, err, ErrInvalidOptions, p)
 	}
 }
@@ -37,14 +38,14 @@ func TestGenerateRandFailure(t *testing.T) {
 	old := randReader
 	randReader = strings.NewReader("short")
 	defer func() { randReader = old }()
-	_, err := Generate("")
+	_, err := generate(defaultPrefix)
 	assert.Error(t, err)
-	_, err = NewID()
+	_, err = newID()
 	assert.Error(t, err)
 }
 
 func TestParseRejects(t *testing.T) {
-	valid, err := Generate("")
+	valid, err := generate(defaultPrefix)
 	require.NoError(t, err)
 	flip := func(s string, i int) string {
 		b := []byte(s)
@@ -71,16 +72,25 @@ func TestParseRejects(t *testing.T) {
 	}
 	for name, key := range cases {
 		t.Run(name, func(t *testing.T) {
-			assert.ErrorIs(t, Parse("", key), ErrInvalidToken)
+			assert.ErrorIs(t, parsePrefixed("", key), ErrInvalidToken)
 		})
 	}
 }
 
 func TestIsLegacyKey(t *testing.T) {
-	assert.True(t, IsLegacyKey("0123456789abcdef0123456789abcdef01234567"))
-	assert.False(t, IsLegacyKey("0123456789ABCDEF0123456789abcdef01234567"))
-	assert.False(t, IsLegacyKey("0123456789abcdef0123456789abcdef0123456"))
-	assert.False(t, IsLegacyKey("0123456789abcdef0123456789abcdef0123456g"))
+	assert.True(t, isLegacyKey("0123456789abcdef0123456789abcdef01234567"))
+	assert.False(t, isLegacyKey("0123456789ABCDEF0123456789abcdef01234567"))
+	assert.False(t, isLegacyKey("0123456789abcdef0123456789abcdef0123456"))
+	assert.False(t, isLegacyKey("0123456789abcdef0123456789abcdef0123456g"))
+}
+
+func TestIsUUIDKey(t *testing.T) {
+	assert.True(t, isUUIDKey("0b6f1c2e-8a4d-4f3e-9c1b-2d3e4f5a6b7c"))
+	assert.True(t, isUUIDKey("0B6F1C2E-8A4D-4F3E-9C1B-2D3E4F5A6B7C"))
+	assert.False(t, isUUIDKey("0b6f1c2e8a4d4f3e9c1b2d3e4f5a6b7c"))
+	assert.False(t, isUUIDKey("0b6f1c2e-8a4d-4f3e-9c1b-2d3e4f5a6b7"))
+	assert.False(t, isUUIDKey("0b6f1c2e-8a4d-4f3e-9c1b-2d3e4f5a6b7g"))
+	assert.False(t, isUUIDKey("0b6f1c2e-8a4d-4f3e-9c1b_2d3e4f5a6b7c"))
 }
 
 func TestChecksumMatchesCRC32OfPrefixAndBody(t *testing.T) {
@@ -91,7 +101,7 @@ func TestChecksumMatchesCRC32OfPrefixAndBody(t *testing.T) {
 	var sum [checksumLen]byte
 	encodeChecksum(&sum, checksum("tka", body))
 	key := "tka_" + body + string(sum[:])
-	assert.NoError(t, Parse("", key))
+	assert.NoError(t, parsePrefixed("", key))
 	assert.Equal(t, "tka_"+body+"3KNUdP", key)
 }
 
@@ -102,12 +112,27 @@ func TestTokenScopes(t *testing.T) {
 	assert.False(t, tok.HasScopes("read", "admin"))
 	all := &Token{Scopes: []string{"*"}}
 	assert.True(t, all.HasScopes("anything", "else"))
-	var se *ScopeError
-	err := CheckScopes(tok, "admin")
-	require.True(t, errors.As(err, &se))
-	assert.Equal(t, []string{"admin"}, se.Required)
-	assert.ErrorIs(t, err, ErrInsufficientScope)
-	assert.ErrorIs(t, CheckScopes(nil), ErrInsufficientScope)
+}
+
+func TestExpired(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name              string
+		expires, deadline time.Time
+		want              bool
+	}{
+		{"never", time.Time{}, time.Time{}, false},
+		{"before expiry", now.Add(time.Second), time.Time{}, false},
+		{"at expiry", now, time.Time{}, true},
+		{"deadline passed, expiry stretched", now.Add(time.Hour), now, true},
+		{"deadline ahead", now.Add(time.Second), now.Add(time.Hour), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := &Token{ExpiresAt: tc.expires, MaxExpiresAt: tc.deadline}
+			assert.Equal(t, tc.want, tok.Expired(now))
+		})
+	}
 }
 
 func TestTokenClone(t *testing.T) {
@@ -117,4 +142,43 @@ func TestTokenClone(t *testing.T) {
 	assert.Equal(t, "x", tok.Scopes[0])
 	assert.Equal(t, byte(1), tok.Digest[0])
 	assert.Nil(t, (*Token)(nil).Clone())
+}
+
+// newMemStore is a Store for tests inside the package, which cannot import
+// memstore (memstore's tests import this package).
+func newMemStore() Store { return &mapStore{byDigest: map[string]*Token{}} }
+
+type mapStore struct {
+	byDigest map[string]*Token
+}
+
+func (s *mapStore) Create(_ context.Context, t *Token) error {
+	s.byDigest[string(t.Digest)] = t
+	return nil
+}
+
+func (s *mapStore) Find(_ context.Context, digest []byte) (*Token, error) {
+	if t, ok := s.byDigest[string(digest)]; ok {
+		return t, nil
+	}
+	return nil, ErrNotFound
+}
+
+func (s *mapStore) Delete(context.Context, string) error                      { return ErrNotFound }
+func (s *mapStore) DeleteUser(context.Context, string) (int, error)           { return 0, nil }
+func (s *mapStore) List(context.Context, string) ([]*Token, error)            { return nil, nil }
+func (s *mapStore) Touch(context.Context, string, time.Time, time.Time) error { return nil }
+
+// BenchmarkParse is the token format check alone.
+func BenchmarkParse(b *testing.B) {
+	key, err := generate(defaultPrefix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if parse(defaultPrefix, key) != nil {
+			b.Fatal("valid key rejected")
+		}
+	}
 }

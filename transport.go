@@ -3,7 +3,6 @@ package tokenauth
 import (
 	"errors"
 	"net/http"
-	"strings"
 )
 
 // Transport is the client side of token authentication, the Go
@@ -49,31 +48,4 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		base = http.DefaultTransport
 	}
 	return base.RoundTrip(r)
-}
-
-// NewClient returns an http.Client that authenticates every request with
-// token, the one-line way to call an API protected by tokenauth:
-//
-//	resp, err := tokenauth.NewClient(key).Get("https://api.example.com/orders")
-//
-// The client follows redirects only to the same scheme and host, so that
-// the token is never sent to another server or over plain HTTP after a
-// redirect from HTTPS; any other redirect response is returned as it is.
-func NewClient(token string) *http.Client {
-	return &http.Client{
-		Transport:     &Transport{Token: token},
-		CheckRedirect: sameOriginRedirects,
-	}
-}
-
-// sameOriginRedirects follows up to 10 redirects, as http.Client does by
-// default, and none that leaves the first request's scheme and host.
-func sameOriginRedirects(req *http.Request, via []*http.Request) error {
-	if len(via) >= 10 {
-		return errors.New("tokenauth: stopped after 10 redirects")
-	}
-	if first := via[0].URL; req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
-		return http.ErrUseLastResponse
-	}
-	return nil
 }

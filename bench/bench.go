@@ -198,7 +198,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	switch m := cfg.Mode; {
 	case !m.Authenticates():
 		s.Keys, err = seed(ctx, cfg.Sample, cfg.Sample, 1, func(context.Context, int) (string, error) {
-			return tokenauth.Generate("")
+			return newKey()
 		})
 		s.Handler = bareHandler(m)
 	case m == EchoKeyAuth:
@@ -257,7 +257,7 @@ func echoKeyAuth(ctx context.Context, cfg Config) (http.Handler, []string, error
 	var mu sync.Mutex
 	valid := make(map[string]bool, cfg.Tokens)
 	keys, err := seed(ctx, cfg.Tokens, cfg.Sample, runtime.GOMAXPROCS(0), func(context.Context, int) (string, error) {
-		key, err := tokenauth.Generate("")
+		key, err := newKey()
 		if err == nil {
 			mu.Lock()
 			valid[key] = true
@@ -316,7 +316,7 @@ func (s *Server) buildTokenauth(ctx context.Context, cfg Config) error {
 		return nil
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET "+Path, a.Require(http.HandlerFunc(okHandler)))
+	mux.Handle("GET "+Path, a.Require()(http.HandlerFunc(okHandler)))
 	s.Handler = mux
 	return nil
 }

@@ -6,8 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-
-	"github.com/go-tokenauth/tokenauth"
 )
 
 // Check asks the server of mode m at baseURL (scheme and host) whether it
@@ -16,7 +14,7 @@ import (
 // well-formed key it never issued (200 where m does not authenticate).
 // Errors never quote a key.
 func Check(ctx context.Context, client *http.Client, baseURL string, m Mode, key string) error {
-	unknown, err := tokenauth.Generate("")
+	unknown, err := newKey()
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/tokenauthtest"
@@ -22,7 +23,7 @@ var profileHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Reques
 func Example() {
 	var t exampleT // in a real test: the *testing.T
 	auth, store := tokenauthtest.New(t, tokenauth.Options{})
-	h := auth.Require(profileHandler)
+	h := auth.Require()(profileHandler)
 	req := tokenauthtest.NewRequest(t, auth, "GET", "/me", nil, "alice")
 
 	w := httptest.NewRecorder()
@@ -52,4 +53,24 @@ func ExampleWithUser() {
 	profileHandler.ServeHTTP(w, r)
 	fmt.Println(w.Body.String())
 	// Output: profile of bob
+}
+
+// A Clock makes expiry testable without waiting: pass its Now to the
+// Authenticator and move it forward.
+func ExampleClock() {
+	var t exampleT // in a real test: the *testing.T
+	clock := tokenauthtest.NewClock()
+	auth, _ := tokenauthtest.New(t, tokenauth.Options{Now: clock.Now, DefaultTTL: time.Hour})
+	h := auth.Require()(profileHandler)
+	req := tokenauthtest.NewRequest(t, auth, "GET", "/me", nil, "alice")
+
+	for _, wait := range []time.Duration{59 * time.Minute, time.Minute} {
+		clock.Advance(wait)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		fmt.Println(w.Code, w.Body.String())
+	}
+	// Output:
+	// 200 profile of alice
+	// 401 {"detail":"Token has expired."}
 }

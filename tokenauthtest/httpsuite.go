@@ -188,7 +188,7 @@ var flowCases = []struct {
 		env.Store.SetErr(errors.New("dial tcp 10.0.0.7:5432: connection refused"))
 		for _, path := range []string{"/api/protected/", "/api/public/", "/api/scoped/", "/api/items/1/"} {
 			rec := get(h, path, key)
-			expectResponse(t, rec, want{503, `{"detail":"` + tokenauth.DetailUnavailable + `"}`, "-"})
+			expectResponse(t, rec, want{503, `{"detail":"Authentication service temporarily unavailable, try again later."}`, "-"})
 			if rec.Header().Get("Retry-After") == "" {
 				t.Errorf("%s: 503 without Retry-After", path)
 			}

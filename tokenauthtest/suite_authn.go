@@ -234,7 +234,11 @@ func (r *race) useConcurrently(procs []*tokenauth.Authenticator, key string, tok
 		}
 		close(start)
 		wg.Wait()
+		// Uses are written in the background, within a second.
 		want := log.get(tok.ID)
+		for deadline := time.Now().Add(3 * time.Second); want.n < round+2 && time.Now().Before(deadline); want = log.get(tok.ID) {
+			time.Sleep(time.Millisecond)
+		}
 		got, err := log.Store.Find(r.ctx, tok.Digest)
 		switch {
 		case err != nil:

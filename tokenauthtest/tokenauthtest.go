@@ -121,8 +121,15 @@ func New(t TB, opts tokenauth.Options) (*tokenauth.Authenticator, *Store) {
 	if err != nil {
 		t.Fatalf("tokenauthtest.New: %v", err)
 	}
+	if len(opts.Keywords) > 0 {
+		keywords.Store(a, opts.Keywords[0])
+	}
 	return a, s
 }
+
+// keywords remembers the first keyword of Authenticators made by New, so
+// that NewRequest sends the scheme they accept.
+var keywords sync.Map // *tokenauth.Authenticator -> string
 
 // Issue issues a token for userID with the given scopes and returns its
 // plaintext, failing the test on error.
@@ -137,11 +144,16 @@ func Issue(t TB, a *tokenauth.Authenticator, userID string, scopes ...string) st
 
 // NewRequest returns an httptest request whose Authorization header carries
 // a freshly issued token for userID with the given scopes: the request a
-// real client would send through a.Require.
+// real client would send through a.Require. The scheme is "Token", or the
+// first of Options.Keywords when a was made by New.
 func NewRequest(t TB, a *tokenauth.Authenticator, method, target string, body io.Reader, userID string, scopes ...string) *http.Request {
 	t.Helper()
 	r := httptest.NewRequest(method, target, body)
-	r.Header.Set("Authorization", a.Keyword()+" "+Issue(t, a, userID, scopes...))
+	keyword := "Token"
+	if k, ok := keywords.Load(a); ok {
+		keyword = k.(string)
+	}
+	r.Header.Set("Authorization", keyword+" "+Issue(t, a, userID, scopes...))
 	return r
 }
 

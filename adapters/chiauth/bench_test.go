@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/adapters/chiauth"
 	"github.com/go-tokenauth/tokenauth/memstore"
 )
 
@@ -41,7 +40,7 @@ func benchSetup(b *testing.B) (*tokenauth.Authenticator, *http.Request) {
 		b.Fatal(err)
 	}
 	r := httptest.NewRequest(http.MethodGet, "/api/items/42/", nil)
-	r.Header.Set("Authorization", a.Keyword()+" "+key)
+	r.Header.Set("Authorization", "Token "+key)
 	return a, r
 }
 
@@ -68,7 +67,7 @@ func BenchmarkServeMux(b *testing.B) {
 func BenchmarkCore(b *testing.B) {
 	a, req := benchSetup(b)
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/items/{id}/", a.Require(http.HandlerFunc(okHandler)))
+	mux.Handle("GET /api/items/{id}/", a.Require()(http.HandlerFunc(okHandler)))
 	benchServe(b, mux, req)
 }
 
@@ -81,12 +80,11 @@ func BenchmarkRouter(b *testing.B) {
 	benchServe(b, r, req)
 }
 
-// BenchmarkAdapter is the same request in a Protected group.
+// BenchmarkAdapter is the same request behind the core's Require, used as
+// chi middleware: chi needs no adapter.
 func BenchmarkAdapter(b *testing.B) {
 	a, req := benchSetup(b)
 	r := chi.NewRouter()
-	chiauth.Protected(r, a, func(r chi.Router) {
-		r.Get("/api/items/{id}/", okHandler)
-	})
+	r.With(a.Require()).Get("/api/items/{id}/", okHandler)
 	benchServe(b, r, req)
 }

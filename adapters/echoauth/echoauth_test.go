@@ -2,6 +2,7 @@ package echoauth_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -15,24 +16,29 @@ import (
 )
 
 // newServer mounts the routes of the shared HTTP suite on an echo router.
-func newServer(a *tokenauth.Authenticator, login http.Handler) *echo.Echo {
+// Require guards the whole /api group, as Django REST Framework's default
+// permission does, so it decides before the method does: a wrong method
+// without credentials gets 401, not 405. echo runs a group's middleware
+// for every path under its prefix, a wrong method included.
+func newServer(_ *testing.T, env *tokenauthtest.HTTPEnv) http.Handler {
+	a := env.Auth
 	e := echo.New()
-	e.Any("/api-token-auth/", echoauth.Login(login))
-	api := e.Group("/api")
-	api.POST("/logout/", echoauth.Logout(a), echoauth.Require(a))
-	api.POST("/logoutall/", echoauth.LogoutAll(a), echoauth.Require(a))
-	api.GET("/protected/", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]string{"message": "ok", "user": userID(echoauth.Token(c)), "ctx_user": userID(tokenauth.FromContext(c.Request().Context()))})
-	}, echoauth.Require(a))
-	api.GET("/public/", func(c echo.Context) error {
+	e.Any("/api-token-auth/", echo.WrapHandler(env.Login))
+	e.GET("/api/public/", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"message": "public", "user": userID(echoauth.Token(c))})
 	}, echoauth.Optional(a))
+	api := e.Group("/api", echoauth.Require(a))
+	api.POST("/logout/", echo.WrapHandler(a.LogoutHandler()))
+	api.POST("/logoutall/", echo.WrapHandler(a.LogoutAllHandler()))
+	api.GET("/protected/", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"message": "ok", "user": userID(echoauth.Token(c)), "ctx_user": userID(tokenauth.FromContext(c.Request().Context()))})
+	})
 	api.GET("/scoped/", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"message": "scoped"})
-	}, echoauth.RequireScopes(a, "write"))
+	}, echoauth.Require(a, "write"))
 	api.GET("/items/:id/", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"id": c.Param("id"), "user": userID(echoauth.Token(c))})
-	}, echoauth.Require(a))
+	})
 	return e
 }
 
@@ -44,9 +50,42 @@ func userID(t *tokenauth.Token, ok bool) string {
 }
 
 func TestHTTP(t *testing.T) {
-	tokenauthtest.RunHTTPTests(t, func(t *testing.T, env *tokenauthtest.HTTPEnv) http.Handler {
-		return newServer(env.Auth, env.Login)
-	})
+	tokenauthtest.RunHTTPTests(t, newServer)
+}
+
+// TestAuthBeforeMethodDispatch checks that the suite's server decides on
+// credentials before it looks at the method, as DRF does. With valid
+// credentials a wrong method reaches the group's catch-all route, which
+// echo answers 404.
+func TestAuthBeforeMethodDispatch(t *testing.T) {
+	a, store := tokenauthtest.New(t, tokenauth.Options{})
+	h := newServer(t, &tokenauthtest.HTTPEnv{Auth: a, Store: store, Login: http.NotFoundHandler()})
+	key := tokenauthtest.Issue(t, a, "alice")
+	tests := []struct {
+		name, method, path, header string
+		want                       int
+		detail                     string // "" when the router answers
+	}{
+		{"NoCredentials", http.MethodPost, "/api/protected/", "", http.StatusUnauthorized, "Authentication credentials were not provided."},
+		{"BadToken", http.MethodDelete, "/api/items/1/", "Token tka_bad", http.StatusUnauthorized, "Invalid token."},
+		{"LogoutGet", http.MethodGet, "/api/logout/", "", http.StatusUnauthorized, "Authentication credentials were not provided."},
+		{"ValidToken", http.MethodPost, "/api/protected/", "Token " + key, http.StatusNotFound, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.path, nil)
+			if tc.header != "" {
+				req.Header.Set("Authorization", tc.header)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			assert.Equal(t, tc.want, w.Code)
+			if tc.detail != "" {
+				assert.JSONEq(t, `{"detail":"`+tc.detail+`"}`, w.Body.String())
+				assert.Equal(t, "Token", w.Header().Get("WWW-Authenticate"))
+			}
+		})
+	}
 }
 
 type user struct{ name string }
@@ -55,22 +94,24 @@ func TestGetters(t *testing.T) {
 	a, _ := tokenauthtest.New(t, tokenauth.Options{
 		UserLoader: func(_ context.Context, id string) (any, error) { return &user{name: id}, nil },
 	})
-	key := tokenauthtest.Issue(t, a, "alice")
+	key := tokenauthtest.Issue(t, a, "alice", "read")
 
 	tests := []struct {
-		name     string
-		mw       []echo.MiddlewareFunc
-		request  func(r *http.Request) *http.Request
-		wantUser string // "" for anonymous
+		name      string
+		mw        []echo.MiddlewareFunc
+		anonymous bool // send no Authorization header
+		request   func(r *http.Request) *http.Request
+		wantUser  string // "" for anonymous
 	}{
-		{"NoMiddleware", nil, nil, ""},
-		{"Require", []echo.MiddlewareFunc{echoauth.Require(a)}, nil, "alice"},
-		{"Optional", []echo.MiddlewareFunc{echoauth.Optional(a)}, nil, "alice"},
-		{"RequireScopesAlone", []echo.MiddlewareFunc{echoauth.RequireScopes(a)}, nil, "alice"},
-		{"RequestContextOnly", nil, func(r *http.Request) *http.Request {
+		{"NoMiddleware", nil, false, nil, ""},
+		{"Require", []echo.MiddlewareFunc{echoauth.Require(a)}, false, nil, "alice"},
+		{"RequireScope", []echo.MiddlewareFunc{echoauth.Require(a, "read")}, false, nil, "alice"},
+		{"Optional", []echo.MiddlewareFunc{echoauth.Optional(a)}, false, nil, "alice"},
+		{"OptionalAnonymous", []echo.MiddlewareFunc{echoauth.Optional(a)}, true, nil, ""},
+		{"RequestContextOnly", nil, true, func(r *http.Request) *http.Request {
 			return tokenauthtest.WithUser(r, "bob", &user{name: "bob"})
 		}, "bob"},
-		{"CoreMiddleware", []echo.MiddlewareFunc{echo.WrapMiddleware(a.Require)}, nil, "alice"},
+		{"CoreMiddleware", []echo.MiddlewareFunc{echo.WrapMiddleware(a.Require())}, false, nil, "alice"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,10 +133,11 @@ func TestGetters(t *testing.T) {
 				return c.NoContent(http.StatusNoContent)
 			}, tc.mw...)
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
-			req.Header.Set("Authorization", "Token "+key)
+			if !tc.anonymous {
+				req.Header.Set("Authorization", "Token "+key)
+			}
 			if tc.request != nil {
 				req = tc.request(req)
-				req.Header.Del("Authorization")
 			}
 			w := httptest.NewRecorder()
 			e.ServeHTTP(w, req)
@@ -110,12 +152,14 @@ func TestGetters(t *testing.T) {
 	}
 }
 
-func TestRequireScopesReusesPrincipal(t *testing.T) {
+// TestNestedRequireOneLookup checks that a scoped Require behind the
+// group's Require reuses the Principal instead of asking the store again.
+func TestNestedRequireOneLookup(t *testing.T) {
 	a, store := tokenauthtest.New(t, tokenauth.Options{TouchInterval: -1})
 	key := tokenauthtest.Issue(t, a, "alice", "write")
 	e := echo.New()
 	e.GET("/", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) },
-		echoauth.Require(a), echoauth.RequireScopes(a, "write"))
+		echoauth.Require(a), echoauth.Require(a, "write"))
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.Header.Set("Authorization", "Token "+key)
 	before := store.Calls()
@@ -125,8 +169,11 @@ func TestRequireScopesReusesPrincipal(t *testing.T) {
 	assert.Equal(t, 1, store.Calls()-before, "one store lookup per request")
 }
 
+// TestErrorHandler checks that failures go through the Authenticator's
+// Error, which calls Options.ErrorHandler and adds Retry-After to a 503,
+// and that echo's own error handler writes nothing after it.
 func TestErrorHandler(t *testing.T) {
-	a, _ := tokenauthtest.New(t, tokenauth.Options{
+	a, store := tokenauthtest.New(t, tokenauth.Options{
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			status, _ := tokenauth.Classify(err)
 			http.Error(w, "custom", status)
@@ -137,14 +184,21 @@ func TestErrorHandler(t *testing.T) {
 		name   string
 		mw     echo.MiddlewareFunc
 		header string
+		outage bool
 		want   int
+		wantRA bool // Retry-After expected
 	}{
-		{"Require", echoauth.Require(a), "", http.StatusUnauthorized},
-		{"Optional", echoauth.Optional(a), "Token tka_bad", http.StatusUnauthorized},
-		{"RequireScopes", echoauth.RequireScopes(a, "admin"), "Token " + key, http.StatusForbidden},
+		{"Require", echoauth.Require(a), "", false, http.StatusUnauthorized, false},
+		{"Optional", echoauth.Optional(a), "Token tka_bad", false, http.StatusUnauthorized, false},
+		{"Scope", echoauth.Require(a, "admin"), "Token " + key, false, http.StatusForbidden, false},
+		{"Outage", echoauth.Require(a), "Token " + key, true, http.StatusServiceUnavailable, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.outage {
+				store.SetErr(errors.New("connection refused"))
+				t.Cleanup(func() { store.SetErr(nil) })
+			}
 			e := echo.New()
 			e.GET("/", func(c echo.Context) error {
 				t.Error("handler reached")
@@ -158,6 +212,7 @@ func TestErrorHandler(t *testing.T) {
 			e.ServeHTTP(w, req)
 			assert.Equal(t, tc.want, w.Code)
 			assert.Equal(t, "custom\n", w.Body.String())
+			assert.Equal(t, tc.wantRA, w.Header().Get("Retry-After") != "")
 		})
 	}
 }

@@ -37,7 +37,7 @@ func benchSetup(b *testing.B) (*tokenauth.Authenticator, *http.Request) {
 		b.Fatal(err)
 	}
 	r := httptest.NewRequest(http.MethodGet, "/api/items/42/", nil)
-	r.Header.Set("Authorization", a.Keyword()+" "+key)
+	r.Header.Set("Authorization", "Token "+key)
 	return a, r
 }
 

@@ -2,6 +2,7 @@ package ginauth_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,22 +22,30 @@ func TestMain(m *testing.M) {
 }
 
 // newServer mounts the routes of the shared HTTP suite on a gin router.
-func newServer(a *tokenauth.Authenticator, login http.Handler) *gin.Engine {
+// Require guards the whole /api group, as Django REST Framework's default
+// permission does, so it decides before the method does: a wrong method
+// without credentials gets 401, not 405. gin runs a group's middleware only
+// on the group's routes and answers a wrong method from its NoMethod
+// handlers, so Require goes there too.
+func newServer(_ *testing.T, env *tokenauthtest.HTTPEnv) http.Handler {
+	a := env.Auth
 	r := gin.New()
-	r.Any("/api-token-auth/", ginauth.Login(login))
-	api := r.Group("/api")
-	api.POST("/logout/", ginauth.Require(a), ginauth.Logout(a))
-	api.POST("/logoutall/", ginauth.Require(a), ginauth.LogoutAll(a))
-	api.GET("/protected/", ginauth.Require(a), func(c *gin.Context) {
-		c.JSON(http.StatusOK, gin.H{"message": "ok", "user": userID(ginauth.Token(c)), "ctx_user": userID(tokenauth.FromContext(c.Request.Context()))})
-	})
-	api.GET("/public/", ginauth.Optional(a), func(c *gin.Context) {
+	r.HandleMethodNotAllowed = true
+	r.NoMethod(ginauth.Require(a))
+	r.Any("/api-token-auth/", gin.WrapH(env.Login))
+	r.GET("/api/public/", ginauth.Optional(a), func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"message": "public", "user": userID(ginauth.Token(c))})
 	})
-	api.GET("/scoped/", ginauth.RequireScopes(a, "write"), func(c *gin.Context) {
+	api := r.Group("/api", ginauth.Require(a))
+	api.POST("/logout/", gin.WrapH(a.LogoutHandler()))
+	api.POST("/logoutall/", gin.WrapH(a.LogoutAllHandler()))
+	api.GET("/protected/", func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"message": "ok", "user": userID(ginauth.Token(c)), "ctx_user": userID(tokenauth.FromContext(c.Request.Context()))})
+	})
+	api.GET("/scoped/", ginauth.Require(a, "write"), func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"message": "scoped"})
 	})
-	api.GET("/items/:id/", ginauth.Require(a), func(c *gin.Context) {
+	api.GET("/items/:id/", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"id": c.Param("id"), "user": userID(ginauth.Token(c))})
 	})
 	return r
@@ -50,9 +59,40 @@ func userID(t *tokenauth.Token, ok bool) string {
 }
 
 func TestHTTP(t *testing.T) {
-	tokenauthtest.RunHTTPTests(t, func(t *testing.T, env *tokenauthtest.HTTPEnv) http.Handler {
-		return newServer(env.Auth, env.Login)
-	})
+	tokenauthtest.RunHTTPTests(t, newServer)
+}
+
+// TestAuthBeforeMethodDispatch checks that the suite's server decides on
+// credentials before it looks at the method, as DRF does.
+func TestAuthBeforeMethodDispatch(t *testing.T) {
+	a, store := tokenauthtest.New(t, tokenauth.Options{})
+	h := newServer(t, &tokenauthtest.HTTPEnv{Auth: a, Store: store, Login: http.NotFoundHandler()})
+	key := tokenauthtest.Issue(t, a, "alice")
+	tests := []struct {
+		name, method, path, header string
+		want                       int
+		detail                     string // "" when the router answers
+	}{
+		{"NoCredentials", http.MethodPost, "/api/protected/", "", http.StatusUnauthorized, "Authentication credentials were not provided."},
+		{"BadToken", http.MethodDelete, "/api/items/1/", "Token tka_bad", http.StatusUnauthorized, "Invalid token."},
+		{"LogoutGet", http.MethodGet, "/api/logout/", "", http.StatusUnauthorized, "Authentication credentials were not provided."},
+		{"ValidToken", http.MethodPost, "/api/protected/", "Token " + key, http.StatusMethodNotAllowed, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.path, nil)
+			if tc.header != "" {
+				req.Header.Set("Authorization", tc.header)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			assert.Equal(t, tc.want, w.Code)
+			if tc.detail != "" {
+				assert.JSONEq(t, `{"detail":"`+tc.detail+`"}`, w.Body.String())
+				assert.Equal(t, "Token", w.Header().Get("WWW-Authenticate"))
+			}
+		})
+	}
 }
 
 type user struct{ name string }
@@ -61,19 +101,21 @@ func TestGetters(t *testing.T) {
 	a, _ := tokenauthtest.New(t, tokenauth.Options{
 		UserLoader: func(_ context.Context, id string) (any, error) { return &user{name: id}, nil },
 	})
-	key := tokenauthtest.Issue(t, a, "alice")
+	key := tokenauthtest.Issue(t, a, "alice", "read")
 
 	tests := []struct {
-		name     string
-		chain    []gin.HandlerFunc
-		request  func(r *http.Request) *http.Request
-		wantUser string // "" for anonymous
+		name      string
+		chain     []gin.HandlerFunc
+		anonymous bool // send no Authorization header
+		request   func(r *http.Request) *http.Request
+		wantUser  string // "" for anonymous
 	}{
-		{"Anonymous", nil, nil, ""},
-		{"Require", []gin.HandlerFunc{ginauth.Require(a)}, nil, "alice"},
-		{"Optional", []gin.HandlerFunc{ginauth.Optional(a)}, nil, "alice"},
-		{"RequireScopesAlone", []gin.HandlerFunc{ginauth.RequireScopes(a)}, nil, "alice"},
-		{"RequestContextOnly", nil, func(r *http.Request) *http.Request {
+		{"NoMiddleware", nil, false, nil, ""},
+		{"Require", []gin.HandlerFunc{ginauth.Require(a)}, false, nil, "alice"},
+		{"RequireScope", []gin.HandlerFunc{ginauth.Require(a, "read")}, false, nil, "alice"},
+		{"Optional", []gin.HandlerFunc{ginauth.Optional(a)}, false, nil, "alice"},
+		{"OptionalAnonymous", []gin.HandlerFunc{ginauth.Optional(a)}, true, nil, ""},
+		{"RequestContextOnly", nil, true, func(r *http.Request) *http.Request {
 			return tokenauthtest.WithUser(r, "bob", &user{name: "bob"})
 		}, "bob"},
 	}
@@ -86,8 +128,7 @@ func TestGetters(t *testing.T) {
 			r := gin.New()
 			r.GET("/", append(tc.chain, func(c *gin.Context) {
 				var tok *tokenauth.Token
-				tok, got.tokOK = ginauth.Token(c)
-				if got.tokOK {
+				if tok, got.tokOK = ginauth.Token(c); got.tokOK {
 					got.tokUser = tok.UserID
 				}
 				var u *user
@@ -95,16 +136,18 @@ func TestGetters(t *testing.T) {
 					got.user = u.name
 				}
 				_, got.wrongTypeOK = ginauth.User[string](c)
+				c.Status(http.StatusNoContent)
 			})...)
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
-			req.Header.Set("Authorization", "Token "+key)
+			if !tc.anonymous {
+				req.Header.Set("Authorization", "Token "+key)
+			}
 			if tc.request != nil {
 				req = tc.request(req)
-				req.Header.Del("Authorization")
 			}
 			w := httptest.NewRecorder()
 			r.ServeHTTP(w, req)
-			require.Equal(t, http.StatusOK, w.Code)
+			require.Equal(t, http.StatusNoContent, w.Code)
 
 			assert.Equal(t, tc.wantUser != "", got.tokOK)
 			assert.Equal(t, tc.wantUser, got.tokUser)
@@ -115,11 +158,13 @@ func TestGetters(t *testing.T) {
 	}
 }
 
-func TestRequireScopesReusesPrincipal(t *testing.T) {
+// TestNestedRequireOneLookup checks that a scoped Require behind the
+// group's Require reuses the Principal instead of asking the store again.
+func TestNestedRequireOneLookup(t *testing.T) {
 	a, store := tokenauthtest.New(t, tokenauth.Options{TouchInterval: -1})
 	key := tokenauthtest.Issue(t, a, "alice", "write")
 	r := gin.New()
-	r.GET("/", ginauth.Require(a), ginauth.RequireScopes(a, "write"), func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	r.GET("/", ginauth.Require(a), ginauth.Require(a, "write"), func(c *gin.Context) { c.Status(http.StatusNoContent) })
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.Header.Set("Authorization", "Token "+key)
 	before := store.Calls()
@@ -129,8 +174,11 @@ func TestRequireScopesReusesPrincipal(t *testing.T) {
 	assert.Equal(t, 1, store.Calls()-before, "one store lookup per request")
 }
 
+// TestErrorHandler checks that failures go through the Authenticator's
+// Error, which calls Options.ErrorHandler and adds Retry-After to a 503,
+// and that nothing else is written after it.
 func TestErrorHandler(t *testing.T) {
-	a, _ := tokenauthtest.New(t, tokenauth.Options{
+	a, store := tokenauthtest.New(t, tokenauth.Options{
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			status, _ := tokenauth.Classify(err)
 			http.Error(w, "custom", status)
@@ -141,14 +189,21 @@ func TestErrorHandler(t *testing.T) {
 		name   string
 		mw     gin.HandlerFunc
 		header string
+		outage bool
 		want   int
+		wantRA bool // Retry-After expected
 	}{
-		{"Require", ginauth.Require(a), "", http.StatusUnauthorized},
-		{"Optional", ginauth.Optional(a), "Token tka_bad", http.StatusUnauthorized},
-		{"RequireScopes", ginauth.RequireScopes(a, "admin"), "Token " + key, http.StatusForbidden},
+		{"Require", ginauth.Require(a), "", false, http.StatusUnauthorized, false},
+		{"Optional", ginauth.Optional(a), "Token tka_bad", false, http.StatusUnauthorized, false},
+		{"Scope", ginauth.Require(a, "admin"), "Token " + key, false, http.StatusForbidden, false},
+		{"Outage", ginauth.Require(a), "Token " + key, true, http.StatusServiceUnavailable, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.outage {
+				store.SetErr(errors.New("connection refused"))
+				t.Cleanup(func() { store.SetErr(nil) })
+			}
 			r := gin.New()
 			r.GET("/", tc.mw, func(c *gin.Context) { t.Error("handler reached") })
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -159,6 +214,7 @@ func TestErrorHandler(t *testing.T) {
 			r.ServeHTTP(w, req)
 			assert.Equal(t, tc.want, w.Code)
 			assert.Equal(t, "custom\n", w.Body.String())
+			assert.Equal(t, tc.wantRA, w.Header().Get("Retry-After") != "")
 		})
 	}
 }

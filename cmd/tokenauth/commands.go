@@ -56,7 +56,7 @@ var cmdCreate = &command{
 			user   = fs.String("user", "", "the `ID` of the user, as the service's UserLoader knows it (required)")
 			name   = fs.String("name", "cli", "what the token is for, shown by list")
 			ttl    = fs.Duration("ttl", 0, "the token's `lifetime`, as in 720h; 0 means it never expires")
-			prefix = fs.String("prefix", tokenauth.DefaultPrefix, "the token prefix the service is configured with (tokenauth.Options.Prefix)")
+			prefix = fs.String("prefix", defaultPrefix, "the token prefix the service is configured with (tokenauth.Options.Prefix)")
 			quiet  = fs.Bool("quiet", false, "print the token alone, for scripts: TOKEN=$(tokenauth create --user 42 --quiet)")
 		)
 		db.register(fs)
@@ -156,7 +156,7 @@ var cmdRevoke = &command{
 	args:    "ID | --user ID",
 	summary: "Revoke a token by its ID, or every token of a user.",
 	details: "The token ID is the one list shows. Clients using a revoked token get 401;\n" +
-		"services that cache tokens (tokenauth.NewCache) notice within the cache's TTL.",
+		"services that cache tokens (cachestore) notice within the cache's TTL.",
 	setup: func(fs *flag.FlagSet, out *output) func(context.Context, []string) error {
 		var db database
 		user := fs.String("user", "", "revoke every token of the user with this `ID`")
@@ -228,12 +228,13 @@ var cmdPurgeExpired = &command{
 
 var cmdImportDRF = &command{
 	name:    "import-drf",
-	args:    "--from DSN [--drf-table T] [--name N] [--scope S]...",
-	summary: "Import the tokens of Django REST Framework's authtoken_token table.",
-	details: "Each DRF key is stored as a digest, with its user ID and creation time, so that\n" +
-		"DRF clients keep their tokens; the service must set\n" +
-		"tokenauth.Options.AcceptLegacyKeys. Keys already imported are skipped, so an\n" +
-		"interrupted import can be run again. Progress goes to stderr.",
+	args:    "--from DSN [--drf-table T] [--key-column C] [--user-column C] [--created-column C|-] [--name N] [--scope S]...",
+	summary: "Import the tokens of Django REST Framework's authtoken_token table, or of a table like it.",
+	details: "Each key is stored as a digest, with its user ID and creation time, so that\n" +
+		"clients keep their tokens. DRF's 40-hex keys need tokenauth.Options.AcceptLegacyKeys\n" +
+		"in the service, UUID keys (a custom token model) AcceptUUIDKeys. Keys already\n" +
+		"imported are skipped, so an interrupted import can be run again. Progress goes\n" +
+		"to stderr.",
 	setup: func(fs *flag.FlagSet, out *output) func(context.Context, []string) error {
 		var (
 			db       database
@@ -241,6 +242,9 @@ var cmdImportDRF = &command{
 			scopes   scopeList
 			from     = fs.String("from", "", "the `DSN` of the Django database: "+dsnForms+" (required)")
 			drfTable = fs.String("drf-table", sqlstore.DefaultDRFTable, "DRF's token `table` in that database, optionally schema.table")
+			keyCol   = fs.String("key-column", "key", "the `column` holding the keys")
+			userCol  = fs.String("user-column", "user_id", "the `column` holding the user IDs")
+			created  = fs.String("created-column", "created", "the `column` holding creation times, or - if there is none")
 			name     = fs.String("name", "drf", "the name given to imported tokens")
 			every    = fs.Int("progress", 1000, "report progress every `N` rows")
 		)
@@ -273,8 +277,15 @@ var cmdImportDRF = &command{
 
 			start := time.Now()
 			out.progressf("Importing %s into %s…\n", *drfTable, db.table)
-			res, err := sqlstore.ImportDRF(ctx, src, store, hasher, sqlstore.ImportOptions{
+			auth, err := tokenauth.New(store, tokenauth.Options{Hasher: hasher, AcceptLegacyKeys: true, AcceptUUIDKeys: true, Logger: discardLogger})
+			if err != nil {
+				return err
+			}
+			res, err := sqlstore.Import(ctx, src, auth, sqlstore.ImportOptions{
 				Table:         *drfTable,
+				KeyColumn:     *keyCol,
+				UserColumn:    *userCol,
+				CreatedColumn: *created,
 				Name:          *name,
 				Scopes:        scopes,
 				ProgressEvery: *every,
@@ -285,7 +296,7 @@ var cmdImportDRF = &command{
 						rows, r.Imported, r.Skipped, r.Invalid, rate)
 				},
 			})
-			summary := fmt.Sprintf("%d imported, %d skipped (already imported), %d invalid (not a DRF key, or no user)",
+			summary := fmt.Sprintf("%d imported, %d skipped (already imported), %d invalid (not a DRF or UUID key, or no user)",
 				res.Imported, res.Skipped, res.Invalid)
 			switch {
 			case errors.Is(err, tokenauth.ErrInvalidOptions):

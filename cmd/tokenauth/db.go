@@ -127,6 +127,13 @@ func (h *hmacFlag) register(fs *flag.FlagSet) {
 		"prefer $"+envHMACKey+", since command lines are visible to other users")
 }
 
+// minHMACKeyLen is the shortest key tokenauth.NewHMAC accepts.
+const minHMACKeyLen = 32
+
+// defaultPrefix is the token prefix of a service that sets no
+// tokenauth.Options.Prefix.
+const defaultPrefix = "tka"
+
 // hasher returns the Hasher the service uses: HMAC-SHA256 with the key, or
 // SHA-256 without one. Its errors never quote the key.
 func (h *hmacFlag) hasher() (tokenauth.Hasher, error) {
@@ -140,10 +147,10 @@ func (h *hmacFlag) hasher() (tokenauth.Hasher, error) {
 	key, err := hex.DecodeString(strings.TrimSpace(s))
 	switch {
 	case err != nil:
-		return nil, usagef("the HMAC key (--hmac-key or %s) must be hex-encoded; generate one with: openssl rand -hex %d", envHMACKey, tokenauth.MinHMACKeyLen)
-	case len(key) < tokenauth.MinHMACKeyLen:
+		return nil, usagef("the HMAC key (--hmac-key or %s) must be hex-encoded; generate one with: openssl rand -hex %d", envHMACKey, minHMACKeyLen)
+	case len(key) < minHMACKeyLen:
 		return nil, usagef("the HMAC key (--hmac-key or %s) is %d bytes, need at least %d; generate one with: openssl rand -hex %d",
-			envHMACKey, len(key), tokenauth.MinHMACKeyLen, tokenauth.MinHMACKeyLen)
+			envHMACKey, len(key), minHMACKeyLen, minHMACKeyLen)
 	}
 	return tokenauth.NewHMAC(key)
 }

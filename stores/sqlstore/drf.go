@@ -1,12 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/go-tokenauth/tokenauth"
 )
@@ -15,12 +15,17 @@ import (
 // creates.
 const DefaultDRFTable = "authtoken_token"
 
-// ImportOptions configures ImportDRF. The zero value is ready to use.
+// ImportOptions says where Import finds keys. The zero value reads Django
+// REST Framework's authtoken_token table.
 type ImportOptions struct {
-	// Table is DRF's token table in the source database: an unquoted SQL
-	// identifier, optionally schema-qualified (schema.table). Default
-	// DefaultDRFTable.
+	// Table holds the keys: an unquoted SQL identifier, optionally
+	// schema-qualified (schema.table). Default DefaultDRFTable.
 	Table string
+	// KeyColumn, UserColumn and CreatedColumn name the columns of the
+	// key, its user's ID and when it was created. Defaults "key",
+	// "user_id" and "created", DRF's. CreatedColumn "-" means the table
+	// has none: tokens are then created at the import.
+	KeyColumn, UserColumn, CreatedColumn string
 	// Name is given to every imported token. Default "drf".
 	Name string
 	// Scopes are given to every imported token. DRF tokens carry none;
@@ -41,51 +46,54 @@ type ImportResult struct {
 	Imported int
 	// Skipped is how many keys were already stored (an earlier import).
 	Skipped int
-	// Invalid is how many rows were not imported because the key is not
-	// 40 lowercase hex characters or the user ID is NULL or empty.
+	// Invalid is how many rows were not imported because the
+	// Authenticator would refuse the key or the user ID is NULL or empty.
 	Invalid int
 }
 
-// ImportDRF copies the keys of Django REST Framework's token table, read
-// from src with
+// Import copies the keys of another service's token table, read from src
+// with
 //
 //	SELECT t.key, t.user_id, t.created FROM authtoken_token AS t
 //
-// (valid on PostgreSQL, MySQL and SQLite alike), into dst, any
-// tokenauth.Store. Each key becomes a token with a new ID, the row's user
-// ID (a decimal string for DRF's integer keys), opts.Name and opts.Scopes,
-// CreatedAt from the row's created (the import time if NULL), no expiry,
-// and the digest h computes: pass the Authenticator's Hasher, which must
-// also be told to accept DRF keys (tokenauth.Options.AcceptLegacyKeys).
-// The keys themselves are never stored, logged or put in an error. Times
-// without a zone, as Django writes them on MySQL and SQLite with
-// USE_TZ = True, are read as UTC.
+// (valid on PostgreSQL, MySQL and SQLite alike; table and columns as opts
+// say), into the store of a with a.Import, so that clients keep the keys
+// they have. Tell a to accept such keys: Django REST Framework's 40-hex
+// keys with tokenauth.Options.AcceptLegacyKeys, UUID keys with
+// AcceptUUIDKeys. Each key becomes a token with a new ID, the row's user
+// ID (a decimal string for integer keys), opts.Name and opts.Scopes,
+// CreatedAt from the row (the import time if NULL), and no expiry unless
+// a has a DefaultTTL. The keys themselves are never stored, logged or put
+// in an error. Times without a zone, as Django writes them on MySQL and
+// SQLite with USE_TZ = True, are read as UTC.
 //
-// ImportDRF is idempotent: a key whose digest dst already holds is
-// counted as skipped. Rows are streamed, not loaded into memory; src and
-// dst may be the same database if its pool allows two connections. On
-// error, the result counts the rows handled before it.
-func ImportDRF(ctx context.Context, src *sql.DB, dst tokenauth.Store, h tokenauth.Hasher, opts ImportOptions) (ImportResult, error) {
+// Import is idempotent: a key already stored is counted as skipped. Rows
+// are streamed, not loaded into memory; src may be the database a stores
+// in if its pool allows two connections. On error, the result counts the
+// rows handled before it.
+func Import(ctx context.Context, src *sql.DB, a *tokenauth.Authenticator, opts ImportOptions) (ImportResult, error) {
 	var res ImportResult
 	switch {
 	case src == nil:
-		return res, invalidOptions("ImportDRF: nil source database")
-	case dst == nil:
-		return res, invalidOptions("ImportDRF: nil destination store")
-	case h == nil:
-		return res, invalidOptions("ImportDRF: nil Hasher; pass the Authenticator's (Authenticator.Hasher)")
+		return res, invalidOptions("Import: nil source database")
+	case a == nil:
+		return res, invalidOptions("Import: nil Authenticator")
 	}
-	table := opts.Table
-	if table == "" {
-		table = DefaultDRFTable
+	table := cmp.Or(opts.Table, DefaultDRFTable)
+	keyCol, userCol, createdCol := cmp.Or(opts.KeyColumn, "key"), cmp.Or(opts.UserColumn, "user_id"), cmp.Or(opts.CreatedColumn, "created")
+	for _, ident := range []string{table, keyCol, userCol, createdCol} {
+		if ident != "-" && !isQualifiedIdent(ident) {
+			return res, invalidOptions(fmt.Sprintf("Import: %q must be an SQL identifier, optionally schema-qualified", ident))
+		}
 	}
-	if !isQualifiedIdent(table) {
-		return res, invalidOptions(fmt.Sprintf("ImportDRF: table %q must be an SQL identifier, optionally schema-qualified", table))
+	if keyCol == "-" || userCol == "-" {
+		return res, invalidOptions("Import: the key and user columns are required")
 	}
-	name := opts.Name
-	if name == "" {
-		name = "drf"
+	created := "NULL"
+	if createdCol != "-" {
+		created = "t." + createdCol
 	}
+	issue := tokenauth.IssueOptions{Name: cmp.Or(opts.Name, "drf"), Scopes: slices.Clone(opts.Scopes)}
 	every := opts.ProgressEvery
 	if every <= 0 {
 		every = 1000
@@ -93,69 +101,38 @@ func ImportDRF(ctx context.Context, src *sql.DB, dst tokenauth.Store, h tokenaut
 
 	// A column name after "t." needs no quoting even where it is a
 	// reserved word (key, on MySQL), so one query suits every dialect.
-	rows, err := src.QueryContext(ctx, "SELECT t.key, t.user_id, t.created FROM "+table+" AS t")
+	rows, err := src.QueryContext(ctx, "SELECT t."+keyCol+", t."+userCol+", "+created+" FROM "+table+" AS t")
 	if err != nil {
-		return res, fmt.Errorf("sqlstore: ImportDRF: reading %s: %w", table, err)
+		return res, fmt.Errorf("sqlstore: Import: reading %s: %w", table, err)
 	}
 	defer rows.Close()
 	for n := 1; rows.Next(); n++ {
 		var (
 			key, userID sql.NullString
-			created     timeColumn
+			createdAt   timeColumn
 		)
-		if err := rows.Scan(&key, &userID, &created); err != nil {
-			return res, fmt.Errorf("sqlstore: ImportDRF: reading row %d: %w", n, err)
+		if err := rows.Scan(&key, &userID, &createdAt); err != nil {
+			return res, fmt.Errorf("sqlstore: Import: reading row %d: %w", n, err)
 		}
-		if !tokenauth.IsLegacyKey(key.String) || userID.String == "" {
+		_, err := a.Import(ctx, key.String, userID.String, createdAt.t, issue)
+		switch {
+		case err == nil:
+			res.Imported++
+		case errors.Is(err, tokenauth.ErrExists):
+			res.Skipped++
+		case errors.Is(err, tokenauth.ErrInvalidToken) || userID.String == "":
 			res.Invalid++
-		} else if err := importKey(ctx, dst, h, key.String, userID.String, name, opts.Scopes, created.t, &res); err != nil {
-			return res, fmt.Errorf("sqlstore: ImportDRF: row %d: %w", n, err)
+		default:
+			return res, fmt.Errorf("sqlstore: Import: row %d: %w", n, err)
 		}
 		if opts.Progress != nil && n%every == 0 {
 			opts.Progress(res)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return res, fmt.Errorf("sqlstore: ImportDRF: reading %s: %w", table, err)
+		return res, fmt.Errorf("sqlstore: Import: reading %s: %w", table, err)
 	}
 	return res, nil
-}
-
-// importKey stores one DRF key in dst unless its digest is already there.
-func importKey(ctx context.Context, dst tokenauth.Store, h tokenauth.Hasher, key, userID, name string, scopes []string, created time.Time, res *ImportResult) error {
-	digest := h.Digest(key)
-	_, err := dst.Find(ctx, digest)
-	switch {
-	case err == nil:
-		res.Skipped++
-		return nil
-	case !errors.Is(err, tokenauth.ErrNotFound):
-		return err
-	}
-	id, err := tokenauth.NewID()
-	if err != nil {
-		return err
-	}
-	if created.IsZero() {
-		created = time.Now()
-	}
-	err = dst.Create(ctx, &tokenauth.Token{
-		ID:        id,
-		UserID:    userID,
-		Name:      name,
-		Scopes:    slices.Clone(scopes),
-		CreatedAt: created.UTC().Truncate(time.Microsecond),
-		Digest:    digest,
-	})
-	switch {
-	case err == nil:
-		res.Imported++
-	case errors.Is(err, tokenauth.ErrExists):
-		res.Skipped++ // imported concurrently
-	default:
-		return err
-	}
-	return nil
 }
 
 // isQualifiedIdent accepts name or schema.name, each an unquoted SQL

@@ -100,7 +100,7 @@ func TestImportDRF(t *testing.T) {
 		createDRFTable(t, src, b.dialect, table, rows)
 
 		// Into this package's store on SQLite, into memstore elsewhere:
-		// ImportDRF writes to any tokenauth.Store.
+		// Import writes to any tokenauth.Store.
 		var dst tokenauth.Store = memstore.New()
 		if b.dialect == sqlstore.SQLite {
 			dst = newTestStore(t, b.open(t), sqlstore.SQLite)
@@ -113,15 +113,15 @@ func TestImportDRF(t *testing.T) {
 		if table != sqlstore.DefaultDRFTable {
 			opts.Table = table
 		}
-		res, err := sqlstore.ImportDRF(ctx, src, dst, a.Hasher(), opts)
+		res, err := sqlstore.Import(ctx, src, a, opts)
 		require.NoError(t, err)
 		assert.Equal(t, sqlstore.ImportResult{Imported: 3, Invalid: 2}, res)
 		assert.Len(t, progress, 2, "called after rows 2 and 4")
 
 		// An old key authenticates, and the record carries DRF's data.
 		var got tokenauth.Principal
-		h := a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			got, _ = tokenauth.PrincipalFromContext(r.Context())
+		h := a.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got.Token, _ = tokenauth.FromContext(r.Context())
 		}))
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodGet, "/api/me", nil)
@@ -141,13 +141,13 @@ func TestImportDRF(t *testing.T) {
 		assert.ErrorIs(t, err, tokenauth.ErrInvalidToken)
 
 		// Idempotent.
-		res, err = sqlstore.ImportDRF(ctx, src, dst, a.Hasher(), opts)
+		res, err = sqlstore.Import(ctx, src, a, opts)
 		require.NoError(t, err)
 		assert.Equal(t, sqlstore.ImportResult{Skipped: 3, Invalid: 2}, res)
 	})
 }
 
-func TestImportDRFOptions(t *testing.T) {
+func TestImportOptions(t *testing.T) {
 	ctx := context.Background()
 	src := backends[0].open(t)
 	key := drfKey(t)
@@ -155,54 +155,90 @@ func TestImportDRFOptions(t *testing.T) {
 	dst := memstore.New()
 	h, err := tokenauth.NewHMAC([]byte(strings.Repeat("k", 32)))
 	require.NoError(t, err)
+	a, err := tokenauth.New(dst, tokenauth.Options{Hasher: h, AcceptLegacyKeys: true})
+	require.NoError(t, err)
 
-	res, err := sqlstore.ImportDRF(ctx, src, dst, h, sqlstore.ImportOptions{Name: "django", Scopes: []string{"*"}})
+	res, err := sqlstore.Import(ctx, src, a, sqlstore.ImportOptions{Name: "django", Scopes: []string{"*"}})
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Imported)
 	tok, err := dst.Find(ctx, h.Digest(key))
-	require.NoError(t, err, "stored under the given Hasher's digest")
+	require.NoError(t, err, "stored under the Authenticator's digest")
 	assert.Equal(t, "django", tok.Name)
 	assert.Equal(t, []string{"*"}, tok.Scopes)
 	assert.Equal(t, "9", tok.UserID)
 }
 
-func TestImportDRFErrors(t *testing.T) {
+// A table of UUID keys with other column names and no creation time, as
+// a custom Django token model keeps them.
+func TestImportUUIDKeys(t *testing.T) {
+	ctx := context.Background()
+	src := backends[0].open(t)
+	_, err := src.ExecContext(ctx, `CREATE TABLE "api_customtoken" ("id" integer PRIMARY KEY, "token" char(36) NOT NULL, "owner_id" integer NOT NULL)`)
+	require.NoError(t, err)
+	const key = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+	_, err = src.ExecContext(ctx, `INSERT INTO "api_customtoken" VALUES (1, ?, 5), (2, 'not-a-uuid', 6)`, key)
+	require.NoError(t, err)
+	opts := sqlstore.ImportOptions{Table: "api_customtoken", KeyColumn: "token", UserColumn: "owner_id", CreatedColumn: "-", Name: "custom"}
+
+	legacyOnly, err := tokenauth.New(memstore.New(), tokenauth.Options{AcceptLegacyKeys: true})
+	require.NoError(t, err)
+	res, err := sqlstore.Import(ctx, src, legacyOnly, opts)
+	require.NoError(t, err)
+	assert.Equal(t, sqlstore.ImportResult{Invalid: 2}, res, "UUID keys need AcceptUUIDKeys")
+
+	a, err := tokenauth.New(memstore.New(), tokenauth.Options{AcceptUUIDKeys: true})
+	require.NoError(t, err)
+	res, err = sqlstore.Import(ctx, src, a, opts)
+	require.NoError(t, err)
+	assert.Equal(t, sqlstore.ImportResult{Imported: 1, Invalid: 1}, res)
+	p, err := a.Verify(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, "5", p.Token.UserID)
+	assert.Equal(t, "custom", p.Token.Name)
+}
+
+func TestImportErrors(t *testing.T) {
 	ctx := context.Background()
 	src := backends[0].open(t)
 	key := drfKey(t)
 	createDRFTable(t, src, sqlstore.SQLite, "authtoken_token", []drfRow{{key, 1, time.Now()}, {drfKey(t), 2, time.Now()}})
+	auth := func(s tokenauth.Store) *tokenauth.Authenticator {
+		a, err := tokenauth.New(s, tokenauth.Options{AcceptLegacyKeys: true, Logger: discardLogger()})
+		require.NoError(t, err)
+		return a
+	}
 
 	for _, tc := range []struct {
 		name string
 		src  *sql.DB
-		dst  tokenauth.Store
-		h    tokenauth.Hasher
+		a    *tokenauth.Authenticator
 		opts sqlstore.ImportOptions
 	}{
-		{"nil source", nil, memstore.New(), tokenauth.SHA256, sqlstore.ImportOptions{}},
-		{"nil destination", src, nil, tokenauth.SHA256, sqlstore.ImportOptions{}},
-		{"nil hasher", src, memstore.New(), nil, sqlstore.ImportOptions{}},
-		{"unsafe table", src, memstore.New(), tokenauth.SHA256, sqlstore.ImportOptions{Table: "authtoken_token; DROP TABLE auth_user"}},
-		{"three-part table", src, memstore.New(), tokenauth.SHA256, sqlstore.ImportOptions{Table: "a.b.c"}},
-		{"trailing dot", src, memstore.New(), tokenauth.SHA256, sqlstore.ImportOptions{Table: "a."}},
-		{"leading digit", src, memstore.New(), tokenauth.SHA256, sqlstore.ImportOptions{Table: "1token"}},
+		{"nil source", nil, auth(memstore.New()), sqlstore.ImportOptions{}},
+		{"nil authenticator", src, nil, sqlstore.ImportOptions{}},
+		{"unsafe table", src, auth(memstore.New()), sqlstore.ImportOptions{Table: "authtoken_token; DROP TABLE auth_user"}},
+		{"unsafe column", src, auth(memstore.New()), sqlstore.ImportOptions{KeyColumn: "key FROM x; --"}},
+		{"no key column", src, auth(memstore.New()), sqlstore.ImportOptions{KeyColumn: "-"}},
+		{"three-part table", src, auth(memstore.New()), sqlstore.ImportOptions{Table: "a.b.c"}},
+		{"trailing dot", src, auth(memstore.New()), sqlstore.ImportOptions{Table: "a."}},
+		{"leading digit", src, auth(memstore.New()), sqlstore.ImportOptions{Table: "1token"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := sqlstore.ImportDRF(ctx, tc.src, tc.dst, tc.h, tc.opts)
+			res, err := sqlstore.Import(ctx, tc.src, tc.a, tc.opts)
 			assert.ErrorIs(t, err, tokenauth.ErrInvalidOptions)
 			assert.Zero(t, res)
 		})
 	}
 
 	t.Run("missing table", func(t *testing.T) {
-		_, err := sqlstore.ImportDRF(ctx, src, memstore.New(), tokenauth.SHA256, sqlstore.ImportOptions{Table: "main.no_such_table"})
+		_, err := sqlstore.Import(ctx, src, auth(memstore.New()), sqlstore.ImportOptions{Table: "main.no_such_table"})
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "no_such_table")
 	})
 	t.Run("destination outage stops the import", func(t *testing.T) {
 		dst := tokenauthtest.NewStore()
 		dst.SetErr(errDown)
-		res, err := sqlstore.ImportDRF(ctx, src, dst, tokenauth.SHA256, sqlstore.ImportOptions{})
+		res, err := sqlstore.Import(ctx, src, auth(dst), sqlstore.ImportOptions{})
 		assert.ErrorIs(t, err, errDown)
 		assert.Zero(t, res)
 		assert.NotContains(t, err.Error(), key, "keys never reach errors")
@@ -210,7 +246,18 @@ func TestImportDRFErrors(t *testing.T) {
 	t.Run("canceled context", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(ctx)
 		cancel()
-		_, err := sqlstore.ImportDRF(ctx, src, memstore.New(), tokenauth.SHA256, sqlstore.ImportOptions{})
+		_, err := sqlstore.Import(ctx, src, auth(memstore.New()), sqlstore.ImportOptions{})
 		assert.ErrorIs(t, err, context.Canceled)
 	})
+}
+
+// issuedElsewhere returns a well-formed key that no store of the test
+// holds.
+func issuedElsewhere(t *testing.T) string {
+	t.Helper()
+	a, err := tokenauth.New(memstore.New(), tokenauth.Options{})
+	require.NoError(t, err)
+	key, _, err := a.Issue(context.Background(), "elsewhere", tokenauth.IssueOptions{})
+	require.NoError(t, err)
+	return key
 }

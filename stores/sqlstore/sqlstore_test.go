@@ -554,14 +554,13 @@ func TestDriverErrorIsAnOutageForTheAuthenticator(t *testing.T) {
 			s, mock := newMock(t, sqlstore.Postgres)
 			a, err := tokenauth.New(s, tokenauth.Options{Logger: discardLogger()})
 			require.NoError(t, err)
-			key, err := tokenauth.Generate("")
-			require.NoError(t, err)
-			tc.respond(mock.ExpectQuery(findPG).WithArgs(a.Hasher().Digest(key)))
+			key := issuedElsewhere(t)
+			tc.respond(mock.ExpectQuery(findPG).WithArgs(tokenauth.SHA256.Digest(key)))
 
 			rec := httptest.NewRecorder()
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
 			req.Header.Set("Authorization", "Token "+key)
-			a.Require(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			a.Require()(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 				t.Error("handler reached")
 			})).ServeHTTP(rec, req)
 			assert.Equal(t, tc.wantStatus, rec.Code)

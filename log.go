@@ -1,0 +1,54 @@
+package tokenauth
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// failureLog writes store and loader failures. During an outage every
+// request fails alike, so it writes at most one line a second and says how
+// many it held back; a call whose client has hung up says nothing about
+// the store and is logged at debug level, so that anyone closing
+// connections early cannot fill an operator's error log.
+type failureLog struct {
+	logger *slog.Logger
+	// Errors and warnings (failed bookkeeping writes) have a budget each,
+	// so that a warning never hides the first error of an outage.
+	errors, warnings budget
+}
+
+// budget lets one line a second through and counts the others.
+type budget struct {
+	next       atomic.Int64 // UnixNano before which lines are held back
+	suppressed atomic.Int64
+}
+
+func newFailureLog(logger *slog.Logger) *failureLog {
+	return &failureLog{logger: logger}
+}
+
+// failure logs that op failed with err on behalf of ctx.
+func (l *failureLog) failure(ctx context.Context, level slog.Level, op string, err error) {
+	if ctx.Err() != nil {
+		l.logger.LogAttrs(ctx, slog.LevelDebug, "tokenauth: store call ended by the client",
+			slog.String("op", op), slog.String("error", err.Error()))
+		return
+	}
+	b := &l.errors
+	if level < slog.LevelError {
+		b = &l.warnings
+	}
+	now := time.Now().UnixNano()
+	next := b.next.Load()
+	if now < next || !b.next.CompareAndSwap(next, now+int64(time.Second)) {
+		b.suppressed.Add(1)
+		return
+	}
+	attrs := []slog.Attr{slog.String("op", op), slog.String("error", err.Error())}
+	if n := b.suppressed.Swap(0); n > 0 {
+		attrs = append(attrs, slog.Int64("suppressed", n))
+	}
+	l.logger.LogAttrs(ctx, level, "tokenauth: store failure", attrs...)
+}
