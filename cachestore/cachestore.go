@@ -18,7 +18,7 @@
 // by this process for up to Options.TTL, 30 seconds by default. Choose the
 // TTL as the longest delay you accept.
 //
-// What it guarantees besides:
+// Its other guarantees:
 //
 //   - A revocation, rotation or touch made through this Store (and so
 //     through an Authenticator built on it) drops the token's entry before
