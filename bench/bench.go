@@ -27,6 +27,7 @@ import (
 
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/adapters/ginauth"
+	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/go-tokenauth/tokenauth/memstore"
 	"github.com/go-tokenauth/tokenauth/stores/redisstore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
@@ -53,7 +54,7 @@ const (
 	// Memstore is tokenauth's Require over memstore.
 	Memstore Mode = "memstore"
 	// PostgresCache is tokenauth over sqlstore on PostgreSQL behind
-	// tokenauth.Cache.
+	// cachestore.
 	PostgresCache Mode = "postgres-cache"
 	// Postgres is tokenauth over sqlstore on PostgreSQL, one query per
 	// request.
@@ -71,7 +72,7 @@ const (
 	EchoKeyAuth Mode = "echo-keyauth"
 	// Redis is tokenauth over redisstore, one HMGET per request.
 	Redis Mode = "redis"
-	// RedisCache is tokenauth over redisstore behind tokenauth.Cache.
+	// RedisCache is tokenauth over redisstore behind cachestore.
 	RedisCache Mode = "redis-cache"
 )
 
@@ -301,7 +302,7 @@ func (s *Server) buildTokenauth(ctx context.Context, cfg Config) error {
 	}
 	store := st.serve
 	if cfg.Mode == PostgresCache || cfg.Mode == RedisCache {
-		if store, err = tokenauth.NewCache(store, tokenauth.CacheOptions{}); err != nil {
+		if store, err = cachestore.New(store, cachestore.Options{}); err != nil {
 			return err
 		}
 	}

@@ -11,7 +11,7 @@ import (
 // BenchmarkMiddleware is the cost of one authenticated request through
 // each mode's handler, in-process: routing, authentication and the JSON
 // answer, with keys taken in turn from 1000 seeded tokens. Compare each
-// with bare (no authentication) and, for a store behind the Cache, with
+// with bare (no authentication) and, for a store behind cachestore, with
 // memstore. PostgreSQL and Redis run when TOKENAUTH_TEST_POSTGRES_DSN and
 // TOKENAUTH_TEST_REDIS_ADDR are set:
 //

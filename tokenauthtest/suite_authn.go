@@ -14,11 +14,12 @@ import (
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/cachestore"
 )
 
 // The race section runs processes of a service over the store under
 // test, some with an Authenticator straight on it and some behind their
-// own tokenauth.Cache, as replicas are. All share a clock that moves one
+// own cachestore, as replicas are. All share a clock that moves one
 // millisecond at every reading, so that uses are recorded (touched) often
 // and each at a distinct instant.
 const (
@@ -85,7 +86,7 @@ func (l *touchLog) get(id string) touched {
 type race struct {
 	ctx    context.Context
 	plain  *tokenauth.Authenticator // no cache: reads the store on every request
-	cached *tokenauth.Authenticator // behind its own Cache: a replica
+	cached *tokenauth.Authenticator // behind its own cachestore: a replica
 	procs  []*tokenauth.Authenticator
 
 	mu       sync.Mutex
@@ -126,9 +127,9 @@ func testAuthenticatorRace(t *testing.T, s tokenauth.Store) {
 		t.Helper()
 		var store tokenauth.Store = log
 		if cached {
-			c, err := tokenauth.NewCache(log, tokenauth.CacheOptions{TTL: raceCacheTTL, Now: clock.now})
+			c, err := cachestore.New(log, cachestore.Options{TTL: raceCacheTTL, Now: clock.now})
 			if err != nil {
-				t.Fatalf("tokenauth.NewCache: %v", err)
+				t.Fatalf("cachestore.New: %v", err)
 			}
 			store = c
 		}

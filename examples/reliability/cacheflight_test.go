@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/go-tokenauth/tokenauth/memstore"
 )
 
@@ -40,7 +41,7 @@ func (s *slowFind) Find(ctx context.Context, digest []byte) (*tokenauth.Token, e
 	return tok, err
 }
 
-// TestCacheRevocationDuringLookup checks the Cache's promise that a
+// TestCacheRevocationDuringLookup checks cachestore's promise that a
 // revocation through it is honoured at once by its process: a Verify that
 // starts after Revoke (or RevokeAll) has returned refuses the token, even
 // when it joins a store lookup begun, and answered, before the revocation.
@@ -61,7 +62,7 @@ func TestCacheRevocationDuringLookup(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			store := &slowFind{Store: memstore.New(), read: make(chan struct{}), release: make(chan struct{})}
-			cache, err := tokenauth.NewCache(store, tokenauth.CacheOptions{})
+			cache, err := cachestore.New(store, cachestore.Options{})
 			require.NoError(t, err)
 			// No touches: a touch would reach the store and see the
 			// revocation, hiding what the cache answers.

@@ -12,7 +12,7 @@
 //     one PostgreSQL or Redis store under load: a token revoked on one is
 //     refused there at once and on the other within the cache TTL.
 //   - TestCacheRevocationDuringLookup checks that a revocation through a
-//     Cache is honoured at once even by a lookup that joins a store call
+//     cachestore is honoured at once even by a lookup that joins a store call
 //     begun before it.
 //   - TestUnknownTokenLookupByDigest shows that authenticating a
 //     well-formed but unknown token compares no secret: the store is asked

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/cachestore"
 )
 
 // replicaTTL is the cache TTL of each replica in TestReplicasAgree.
@@ -39,7 +40,7 @@ type revocation struct {
 }
 
 // TestReplicasAgree runs two replicas of a service, each with its own
-// connection and its own Cache, over one PostgreSQL or Redis store, and
+// connection and its own cachestore, over one PostgreSQL or Redis store, and
 // revokes tokens on each while both authenticate them without pause. The
 // replica that revoked a token refuses it as soon as the revocation has
 // returned; the other refuses it once its cache TTL has passed; tokens
@@ -51,7 +52,7 @@ func TestReplicasAgree(t *testing.T) {
 			b := be.get(t)
 			var replicas []*tokenauth.Authenticator
 			for range 2 {
-				cache, err := tokenauth.NewCache(b.open(t, b.target), tokenauth.CacheOptions{TTL: replicaTTL})
+				cache, err := cachestore.New(b.open(t, b.target), cachestore.Options{TTL: replicaTTL})
 				require.NoError(t, err)
 				auth, err := tokenauth.New(cache, tokenauth.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 				require.NoError(t, err)

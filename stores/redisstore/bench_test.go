@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/go-tokenauth/tokenauth/stores/redisstore"
 )
 
@@ -19,7 +20,7 @@ func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
 // BenchmarkMiddleware is a request through Require with a valid token in
-// Redis, with and without a Cache in front of the store.
+// Redis, with and without a cachestore in front of the store.
 func BenchmarkMiddleware(b *testing.B) {
 	for _, cached := range []bool{false, true} {
 		name := "redis"
@@ -30,7 +31,7 @@ func BenchmarkMiddleware(b *testing.B) {
 			var store tokenauth.Store
 			store, _, _ = newTestStore(b, redisstore.Options{})
 			if cached {
-				c, err := tokenauth.NewCache(store, tokenauth.CacheOptions{})
+				c, err := cachestore.New(store, cachestore.Options{})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -8,10 +8,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/go-tokenauth/tokenauth/stores/redisstore"
 )
 
-// A service whose replicas share Redis, with a Cache in each replica so
+// A service whose replicas share Redis, with a cachestore in each replica so
 // that most requests do not reach Redis. It needs a Redis server, so it is
 // compiled but not run by go test.
 func Example() {
@@ -28,7 +29,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	// Revocations made on other replicas are seen here within 10 seconds.
-	cache, err := tokenauth.NewCache(store, tokenauth.CacheOptions{TTL: 10 * time.Second})
+	cache, err := cachestore.New(store, cachestore.Options{TTL: 10 * time.Second})
 	if err != nil {
 		log.Fatal(err)
 	}

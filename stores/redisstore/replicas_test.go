@@ -10,10 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/go-tokenauth/tokenauth/stores/redisstore"
 )
 
-// replica is one process of a service: its own Redis client, Cache
+// replica is one process of a service: its own Redis client, cache
 // and Authenticator over the shared Redis store. Its cache runs on a clock
 // the test moves.
 type replica struct {
@@ -29,7 +30,7 @@ func newReplica(t *testing.T, prefix string) *replica {
 	store, err := redisstore.New(testClient(t), redisstore.Options{Prefix: prefix})
 	require.NoError(t, err)
 	r := &replica{now: time.Now()}
-	cache, err := tokenauth.NewCache(store, tokenauth.CacheOptions{TTL: replicaCacheTTL, Now: r.clock})
+	cache, err := cachestore.New(store, cachestore.Options{TTL: replicaCacheTTL, Now: r.clock})
 	require.NoError(t, err)
 	r.auth, err = tokenauth.New(cache, tokenauth.Options{})
 	require.NoError(t, err)

@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 
 	// The drivers of the DSN forms -db accepts.
@@ -106,7 +107,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err err
 
 	var store tokenauth.Store = tokens
 	if cfg.Cache > 0 {
-		if store, err = tokenauth.NewCache(tokens, tokenauth.CacheOptions{TTL: cfg.Cache}); err != nil {
+		if store, err = cachestore.New(tokens, cachestore.Options{TTL: cfg.Cache}); err != nil {
 			return nil, fmt.Errorf("-cache: %w", err)
 		}
 	}

@@ -29,7 +29,7 @@ type Config struct {
 	// DB is the database: a SQLite file or a DSN that sqlstore.ParseDSN
 	// accepts (-db).
 	DB string
-	// Cache, when positive, puts a tokenauth.Cache with this TTL in front
+	// Cache, when positive, puts a cachestore with this TTL in front
 	// of the database (-cache).
 	Cache time.Duration
 	// LoginLimit is how many failed logins one client address may make for

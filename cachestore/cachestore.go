@@ -1,0 +1,320 @@
+// Package cachestore is a tokenauth.Store that keeps recently found tokens
+// in memory in front of another Store, so that the hot path of a service
+// running on many replicas rarely reaches the shared database.
+//
+// Use it when every request would otherwise read a database or Redis that
+// several replicas share, and a revocation made by another replica may take
+// a few seconds to be noticed. Skip it over memstore, which is memory
+// already, and wherever a revocation must take effect everywhere at once.
+//
+//	cache, err := cachestore.New(shared, cachestore.Options{TTL: 10 * time.Second})
+//	if err != nil {
+//		return err
+//	}
+//	auth, err := tokenauth.New(cache, tokenauth.Options{})
+//
+// The revocation bound: a token revoked by another process (another
+// replica, an admin tool writing to the store directly) is still accepted
+// by this process for up to Options.TTL, 30 seconds by default. Choose the
+// TTL as the longest delay you accept.
+//
+// Its other guarantees:
+//
+//   - A revocation, rotation or touch made through this Store (and so
+//     through an Authenticator built on it) drops the token's entry before
+//     it returns: this process never serves it stale afterwards, and a
+//     lookup begun after it never shares a store call begun before it.
+//   - Digests the wrapped store did not know are remembered for
+//     Options.NegativeTTL (5 seconds by default), so that a flood of bad
+//     tokens does not reach the database. A token created by another
+//     process is therefore refused here for up to NegativeTTL if this
+//     process looked its digest up just before it was created. Tokens are
+//     random, so in practice only a key presented before it was stored can
+//     meet this (a legacy key tried during its import, say); a token
+//     created through this Store is never affected.
+//   - Expiry is not cached: the Authenticator checks ExpiresAt on every
+//     request against the cached record, and a record that expires while
+//     cached is read again once, so that a sliding expiry extended by
+//     another replica is honoured.
+//   - Concurrent misses for the same digest make one store call, whose
+//     answer they share; if that call panics, the others get an error and
+//     the panic goes on in the goroutine that made it. Store errors are
+//     never cached.
+//   - Memory is bounded by Options.Size: past it, entries not used lately
+//     are evicted (CLOCK, an approximation of LRU), and unknown digests
+//     cannot evict found tokens.
+//
+// A hit takes one short lock on one of up to 16 shards and does not
+// allocate; it returns the wrapped store's record itself, which is
+// read-only by the tokenauth.Store contract.
+package cachestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"time"
+
+	"github.com/go-tokenauth/tokenauth"
+)
+
+// Options configures a Store. The zero value gives the defaults.
+type Options struct {
+	// Size is how many found tokens the cache holds; past it, entries not
+	// used lately are evicted. Digests the wrapped store did not know are
+	// held apart, in up to a quarter as many more entries, so that a flood
+	// of unknown tokens cannot evict valid ones. Default 10000.
+	Size int
+
+	// TTL is how long a found token is answered from the cache before the
+	// wrapped store is asked again. It bounds how long a revocation made by
+	// another process goes unnoticed here. Default 30 seconds.
+	TTL time.Duration
+
+	// NegativeTTL is how long a digest the wrapped store did not know is
+	// answered "not found" from the cache. Default 5 seconds; a negative
+	// value turns negative caching off.
+	NegativeTTL time.Duration
+
+	// Now is the clock, for tests. Default time.Now.
+	Now func() time.Time
+}
+
+// Stats are a Store's counters since it was created, for metrics.
+type Stats struct {
+	// Hits counts lookups answered with a cached token.
+	Hits uint64
+	// NegativeHits counts lookups answered "not found" from the cache.
+	NegativeHits uint64
+	// Misses counts lookups that waited for the wrapped store, including
+	// those that shared a concurrent lookup's store call.
+	Misses uint64
+	// Evictions counts entries dropped before their TTL to make room for
+	// others; a steady rate means Size is too small.
+	Evictions uint64
+	// Len is the number of entries held now, found and not found.
+	Len int
+}
+
+// Store is a tokenauth.Store that answers Find from memory when it can and
+// passes everything else to the store it wraps, dropping the entries that
+// a change makes stale. List passes straight through. It is safe for
+// concurrent use; the zero value is not usable, call New.
+type Store struct {
+	inner       tokenauth.Store
+	ttl         time.Duration
+	negativeTTL time.Duration
+	now         func() time.Time
+	seed        maphash.Seed
+	shards      []shard
+}
+
+var (
+	_ tokenauth.Store          = (*Store)(nil)
+	_ tokenauth.ExpiredDeleter = (*Store)(nil)
+)
+
+const (
+	defaultSize        = 10000
+	defaultTTL         = 30 * time.Second
+	defaultNegativeTTL = 5 * time.Second
+	// maxShards bounds lock striping; minShardSize keeps small caches in
+	// few shards, so that CLOCK sees enough entries to choose well.
+	maxShards    = 16
+	minShardSize = 256
+)
+
+// New returns a Store in front of s. It returns an error wrapping
+// tokenauth.ErrInvalidOptions when s is nil or Size or TTL is negative.
+func New(s tokenauth.Store, opts Options) (*Store, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: cachestore: store is nil", tokenauth.ErrInvalidOptions)
+	}
+	if opts.Size < 0 || opts.TTL < 0 {
+		return nil, fmt.Errorf("%w: cachestore: Size and TTL must not be negative", tokenauth.ErrInvalidOptions)
+	}
+	size, ttl, negativeTTL := opts.Size, opts.TTL, opts.NegativeTTL
+	if size == 0 {
+		size = defaultSize
+	}
+	if ttl == 0 {
+		ttl = defaultTTL
+	}
+	if negativeTTL == 0 {
+		negativeTTL = defaultNegativeTTL
+	}
+	c := &Store{inner: s, ttl: ttl, negativeTTL: negativeTTL, now: opts.Now, seed: maphash.MakeSeed()}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	n := 1
+	for n < maxShards && size/(2*n) >= minShardSize {
+		n *= 2
+	}
+	c.shards = make([]shard, n)
+	for i := range c.shards {
+		found := size / n
+		if i < size%n {
+			found++
+		}
+		c.shards[i] = newShard(found)
+	}
+	return c, nil
+}
+
+// shard returns the shard that holds digest.
+func (c *Store) shard(digest []byte) *shard {
+	if len(c.shards) == 1 {
+		return &c.shards[0]
+	}
+	return &c.shards[maphash.Bytes(c.seed, digest)&uint64(len(c.shards)-1)]
+}
+
+// Find returns the cached answer for digest when it is fresh, and asks the
+// wrapped store otherwise, once for all concurrent lookups of the digest.
+func (c *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sh := c.shard(digest)
+	now := c.now()
+	sh.mu.Lock()
+	if e := sh.lookup(digest, now); e != nil {
+		return sh.answer(e)
+	}
+	sh.misses++
+	for {
+		f := sh.flights[string(digest)]
+		if f == nil {
+			key := string(digest)
+			f = &flight{done: make(chan struct{})}
+			sh.flights[key] = f
+			sh.mu.Unlock()
+			c.load(ctx, sh, key, digest, f, now)
+			return f.tok, f.err
+		}
+		sh.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if !f.retry {
+			return f.tok, f.err
+		}
+		now = c.now()
+		sh.mu.Lock()
+		if e := sh.lookup(digest, now); e != nil {
+			return sh.answer(e)
+		}
+	}
+}
+
+// Create passes t to the wrapped store, then forgets that its digest was
+// not found, so the new token works here at once.
+func (c *Store) Create(ctx context.Context, t *tokenauth.Token) error {
+	if t == nil {
+		return errors.New("cachestore: create: nil token")
+	}
+	// t belongs to the wrapped store once passed: take what is needed first.
+	digest := slices.Clone(t.Digest)
+	err := c.inner.Create(ctx, t)
+	sh := c.shard(digest)
+	sh.mu.Lock()
+	sh.forgetDigest(digest)
+	sh.mu.Unlock()
+	return err
+}
+
+// Delete deletes the token from the wrapped store and drops its entry.
+func (c *Store) Delete(ctx context.Context, id string) error {
+	err := c.inner.Delete(ctx, id)
+	c.forgetID(id)
+	return err
+}
+
+// DeleteUser deletes the user's tokens from the wrapped store and drops
+// their entries.
+func (c *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
+	n, err := c.inner.DeleteUser(ctx, userID)
+	c.forgetUser(userID)
+	return n, err
+}
+
+// List passes through to the wrapped store.
+func (c *Store) List(ctx context.Context, userID string) ([]*tokenauth.Token, error) {
+	return c.inner.List(ctx, userID)
+}
+
+// Touch records the use in the wrapped store and drops the token's entry,
+// so the next lookup reads the new LastUsedAt and ExpiresAt.
+func (c *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
+	err := c.inner.Touch(ctx, id, lastUsed, expiresAt)
+	c.forgetID(id)
+	return err
+}
+
+// DeleteExpired passes through to the wrapped store when it implements
+// tokenauth.ExpiredDeleter, and drops the entries of the tokens it purged.
+// Otherwise it returns an error wrapping errors.ErrUnsupported: stores with
+// native expiry, such as Redis, need no purge.
+func (c *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
+	d, ok := c.inner.(tokenauth.ExpiredDeleter)
+	if !ok {
+		return 0, fmt.Errorf("cachestore: the wrapped %T does not implement tokenauth.ExpiredDeleter: %w", c.inner, errors.ErrUnsupported)
+	}
+	n, err := d.DeleteExpired(ctx, before)
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		sh.forgetExpired(before)
+		sh.mu.Unlock()
+	}
+	return n, err
+}
+
+// forgetID drops the entry of the token with the given ID, and keeps
+// lookups in progress from caching it.
+func (c *Store) forgetID(id string) {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		if e := sh.byID[id]; e != nil {
+			sh.remove(e)
+		}
+		sh.detachFlights()
+		sh.mu.Unlock()
+	}
+}
+
+// forgetUser drops the entries of the user's tokens, and keeps lookups in
+// progress from caching them.
+func (c *Store) forgetUser(userID string) {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		for e := sh.byUser[userID]; e != nil; e = sh.byUser[userID] {
+			sh.remove(e)
+		}
+		sh.detachFlights()
+		sh.mu.Unlock()
+	}
+}
+
+// Stats returns the Store's counters.
+func (c *Store) Stats() Stats {
+	var s Stats
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		s.Hits += sh.hits
+		s.NegativeHits += sh.negativeHits
+		s.Misses += sh.misses
+		s.Evictions += sh.evictions
+		s.Len += len(sh.entries)
+		sh.mu.Unlock()
+	}
+	return s
+}
