@@ -141,7 +141,8 @@ func (s *Store) List(ctx context.Context, userID string) ([]*tokenauth.Token, er
 }
 
 // Touch records a use, replacing the record so that readers holding the
-// old one are unaffected.
+// old one are unaffected. ExpiresAt never moves past MaxExpiresAt, even if
+// the caller asks for it.
 func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -155,6 +156,9 @@ func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.T
 	c := *old
 	if lastUsed.After(c.LastUsedAt) {
 		c.LastUsedAt = lastUsed
+	}
+	if !c.MaxExpiresAt.IsZero() && expiresAt.After(c.MaxExpiresAt) {
+		expiresAt = c.MaxExpiresAt
 	}
 	if !c.ExpiresAt.IsZero() && expiresAt.After(c.ExpiresAt) {
 		c.ExpiresAt = expiresAt

@@ -48,6 +48,9 @@ var suite = []struct {
 	{"Touch", testTouch},
 	{"TouchNeverBackwards", testTouchNeverBackwards},
 	{"TouchDeleted", testTouchDeleted},
+	{"MaxExpiresAt", testMaxExpiresAt},
+	{"TouchNeverPastMaxExpiresAt", testTouchNeverPastMaxExpiresAt},
+	{"TouchWithoutMaxExpiresAt", testTouchWithoutMaxExpiresAt},
 	{"DeleteExpired", testDeleteExpired},
 	{"CanceledContext", testCanceledContext},
 	{"Concurrent", testConcurrent},
@@ -120,6 +123,8 @@ func assertToken(t *testing.T, got, want *tokenauth.Token) {
 		t.Errorf("CreatedAt = %v, want %v", got.CreatedAt, want.CreatedAt)
 	case !sameTime(got.ExpiresAt, want.ExpiresAt):
 		t.Errorf("ExpiresAt = %v, want %v", got.ExpiresAt, want.ExpiresAt)
+	case !sameTime(got.MaxExpiresAt, want.MaxExpiresAt):
+		t.Errorf("MaxExpiresAt = %v, want %v", got.MaxExpiresAt, want.MaxExpiresAt)
 	case !sameTime(got.LastUsedAt, want.LastUsedAt):
 		t.Errorf("LastUsedAt = %v, want %v", got.LastUsedAt, want.LastUsedAt)
 	case !bytes.Equal(got.Digest, want.Digest):
@@ -132,6 +137,7 @@ func testCreateFind(t *testing.T, s tokenauth.Store) {
 	full.Name = "Zoë's laptop — \"work\""
 	full.Scopes = []string{"read", "write:orders", "admin"}
 	full.ExpiresAt = baseTime.Add(24 * time.Hour)
+	full.MaxExpiresAt = baseTime.Add(30 * 24 * time.Hour)
 	full.LastUsedAt = baseTime.Add(time.Minute)
 	bare := newToken(t, "user-2", baseTime)
 	bare.Name, bare.Scopes = "", nil
@@ -141,6 +147,9 @@ func testCreateFind(t *testing.T, s tokenauth.Store) {
 	}
 	if find(t, s, full.Digest).ExpiresAt.IsZero() || !find(t, s, bare.Digest).ExpiresAt.IsZero() {
 		t.Error("a zero ExpiresAt must round-trip as zero and a set one as set")
+	}
+	if find(t, s, full.Digest).MaxExpiresAt.IsZero() || !find(t, s, bare.Digest).MaxExpiresAt.IsZero() {
+		t.Error("a zero MaxExpiresAt must round-trip as zero and a set one as set")
 	}
 }
 
@@ -227,6 +236,10 @@ func testList(t *testing.T, s tokenauth.Store) {
 	for _, sec := range []int{3, 1, 2} {
 		tok := newToken(t, "user-1", baseTime.Add(time.Duration(sec)*time.Second))
 		tok.Name = fmt.Sprintf("token %d", sec)
+		if sec != 2 {
+			tok.ExpiresAt = tok.CreatedAt.Add(time.Hour)
+			tok.MaxExpiresAt = tok.CreatedAt.Add(time.Duration(sec) * time.Hour)
+		}
 		create(t, s, tok)
 		want = append(want, tok)
 	}
@@ -309,6 +322,104 @@ func testTouchDeleted(t *testing.T, s tokenauth.Store) {
 	wantNotFound(t, "Find after Touch of a deleted token", err)
 }
 
+// testMaxExpiresAt checks that the absolute deadline round-trips through
+// Create, Find and List, set or zero, and that no Touch changes it.
+func testMaxExpiresAt(t *testing.T, s tokenauth.Store) {
+	ctx := context.Background()
+	capped := newToken(t, "user-1", baseTime)
+	capped.ExpiresAt = baseTime.Add(time.Hour)
+	capped.MaxExpiresAt = baseTime.Add(90 * 24 * time.Hour)
+	uncapped := newToken(t, "user-1", baseTime.Add(time.Second))
+	uncapped.ExpiresAt = baseTime.Add(time.Hour)
+	for _, tok := range []*tokenauth.Token{capped, uncapped} {
+		create(t, s, tok)
+		assertToken(t, find(t, s, tok.Digest), tok)
+	}
+	l, err := s.List(ctx, "user-1")
+	if err != nil || len(l) != 2 {
+		t.Fatalf("List = %d tokens, %v; want 2, nil", len(l), err)
+	}
+	assertToken(t, l[0], capped)
+	assertToken(t, l[1], uncapped)
+
+	used := baseTime.Add(time.Minute)
+	for _, tok := range []*tokenauth.Token{capped, uncapped} {
+		if err := s.Touch(ctx, tok.ID, used, used.Add(time.Hour)); err != nil {
+			t.Fatalf("Touch: %v", err)
+		}
+		got := find(t, s, tok.Digest)
+		if !sameTime(got.MaxExpiresAt, tok.MaxExpiresAt) {
+			t.Errorf("after Touch: MaxExpiresAt = %v, want %v", got.MaxExpiresAt, tok.MaxExpiresAt)
+		}
+	}
+}
+
+// testTouchNeverPastMaxExpiresAt checks that a Touch cannot stretch a
+// token's lifetime past its absolute deadline, whatever expiry the caller
+// asks for: the sliding expiry stops at the cap, exactly.
+func testTouchNeverPastMaxExpiresAt(t *testing.T, s tokenauth.Store) {
+	ctx := context.Background()
+	tok := newToken(t, "user-1", baseTime)
+	tok.ExpiresAt = baseTime.Add(time.Hour)
+	tok.MaxExpiresAt = baseTime.Add(2 * time.Hour)
+	create(t, s, tok)
+	want := tok.Clone()
+	steps := []struct {
+		name              string
+		used, expires     time.Time
+		wantUsed, wantExp time.Time
+	}{
+		{"within the cap, it slides", baseTime.Add(time.Minute), baseTime.Add(90 * time.Minute),
+			baseTime.Add(time.Minute), baseTime.Add(90 * time.Minute)},
+		{"past the cap, it stops at the cap", baseTime.Add(2 * time.Minute), baseTime.Add(5 * time.Hour),
+			baseTime.Add(2 * time.Minute), baseTime.Add(2 * time.Hour)},
+		{"at the cap, it stays there", baseTime.Add(3 * time.Minute), baseTime.Add(3 * time.Hour),
+			baseTime.Add(3 * time.Minute), baseTime.Add(2 * time.Hour)},
+		{"an older touch moves nothing back", baseTime.Add(30 * time.Second), baseTime.Add(70 * time.Minute),
+			baseTime.Add(3 * time.Minute), baseTime.Add(2 * time.Hour)},
+	}
+	// The steps run in order, each on the record the previous one left.
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if err := s.Touch(ctx, tok.ID, st.used, st.expires); err != nil {
+				t.Fatalf("Touch: %v", err)
+			}
+			want.LastUsedAt, want.ExpiresAt = st.wantUsed, st.wantExp
+			assertToken(t, find(t, s, tok.Digest), want)
+		})
+	}
+}
+
+// testTouchWithoutMaxExpiresAt checks the behaviour without an absolute
+// deadline: the expiry slides as far as a Touch asks, and a token that
+// never expires keeps never expiring.
+func testTouchWithoutMaxExpiresAt(t *testing.T, s tokenauth.Store) {
+	ctx := context.Background()
+	sliding := newToken(t, "user-1", baseTime)
+	sliding.ExpiresAt = baseTime.Add(time.Hour)
+	forever := newToken(t, "user-1", baseTime)
+	create(t, s, sliding)
+	create(t, s, forever)
+	for _, d := range []time.Duration{5 * time.Hour, 100 * 24 * time.Hour} {
+		used := baseTime.Add(d - time.Hour)
+		for _, tok := range []*tokenauth.Token{sliding, forever} {
+			if err := s.Touch(ctx, tok.ID, used, baseTime.Add(d)); err != nil {
+				t.Fatalf("Touch: %v", err)
+			}
+		}
+		want := sliding.Clone()
+		want.LastUsedAt, want.ExpiresAt = used, baseTime.Add(d)
+		assertToken(t, find(t, s, sliding.Digest), want)
+		want = forever.Clone()
+		want.LastUsedAt = used
+		got := find(t, s, forever.Digest)
+		assertToken(t, got, want)
+		if !got.ExpiresAt.IsZero() || !got.MaxExpiresAt.IsZero() {
+			t.Errorf("a token that never expires was given ExpiresAt %v, MaxExpiresAt %v", got.ExpiresAt, got.MaxExpiresAt)
+		}
+	}
+}
+
 func testDeleteExpired(t *testing.T, s tokenauth.Store) {
 	d, ok := s.(tokenauth.ExpiredDeleter)
 	if !ok {
@@ -366,9 +477,14 @@ func testConcurrent(t *testing.T, s tokenauth.Store) {
 	tok := newToken(t, "shared", baseTime)
 	tok.ExpiresAt = baseTime.Add(time.Hour)
 	create(t, s, tok)
+	// capped reaches its absolute deadline halfway through the touches.
+	capped := newToken(t, "shared", baseTime)
+	capped.ExpiresAt = baseTime.Add(time.Hour)
+	capped.MaxExpiresAt = baseTime.Add(time.Hour + workers*perWorker/2*time.Second)
+	create(t, s, capped)
 
 	var wg sync.WaitGroup
-	errs := make(chan error, workers*perWorker*4)
+	errs := make(chan error, workers*perWorker*5)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -384,8 +500,10 @@ func testConcurrent(t *testing.T, s tokenauth.Store) {
 					errs <- fmt.Errorf("Find: %w", err)
 				}
 				at := baseTime.Add(time.Duration(w*perWorker+i+1) * time.Second)
-				if err := s.Touch(ctx, tok.ID, at, at.Add(time.Hour)); err != nil {
-					errs <- fmt.Errorf("Touch: %w", err)
+				for _, id := range []string{tok.ID, capped.ID} {
+					if err := s.Touch(ctx, id, at, at.Add(time.Hour)); err != nil {
+						errs <- fmt.Errorf("Touch: %w", err)
+					}
 				}
 				if i%2 == 1 {
 					if err := s.Delete(ctx, own.ID); err != nil {
@@ -411,5 +529,9 @@ func testConcurrent(t *testing.T, s tokenauth.Store) {
 	got := find(t, s, tok.Digest)
 	if !sameTime(got.LastUsedAt, last) || !sameTime(got.ExpiresAt, last.Add(time.Hour)) {
 		t.Errorf("after concurrent touches: LastUsedAt %v, ExpiresAt %v; want %v, %v", got.LastUsedAt, got.ExpiresAt, last, last.Add(time.Hour))
+	}
+	got = find(t, s, capped.Digest)
+	if !sameTime(got.LastUsedAt, last) || !sameTime(got.ExpiresAt, capped.MaxExpiresAt) {
+		t.Errorf("after concurrent touches of a capped token: LastUsedAt %v, ExpiresAt %v; want %v, %v", got.LastUsedAt, got.ExpiresAt, last, capped.MaxExpiresAt)
 	}
 }

@@ -108,8 +108,9 @@ var cmdList = &command{
 	name:    "list",
 	args:    "--user ID",
 	summary: "List a user's tokens, never their secrets.",
-	details: "Shows each token's ID (what revoke takes), name, scopes, creation, expiry and\n" +
-		"last use. Neither tokens nor digests are ever shown.",
+	details: "Shows each token's ID (what revoke takes), name, scopes, creation, expiry, the\n" +
+		"absolute deadline no use moves the expiry past (MAX EXPIRES) and last use.\n" +
+		"Neither tokens nor digests are ever shown.",
 	setup: func(fs *flag.FlagSet, out *output) func(context.Context, []string) error {
 		var db database
 		user := fs.String("user", "", "the `ID` of the user (required)")
@@ -136,15 +137,15 @@ var cmdList = &command{
 			}
 			now := time.Now()
 			tw := tabwriter.NewWriter(out.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tEXPIRES\tLAST USED")
+			fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tEXPIRES\tMAX EXPIRES\tLAST USED")
 			for _, t := range tokens {
 				expires := formatTime(t.ExpiresAt, "never")
 				if t.Expired(now) {
 					expires += " (expired)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(t.ID), orDash(printable(t.Name)),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", printable(t.ID), orDash(printable(t.Name)),
 					orDash(printable(strings.Join(t.Scopes, ","))), formatTime(t.CreatedAt, "-"),
-					expires, formatTime(t.LastUsedAt, "never"))
+					expires, formatTime(t.MaxExpiresAt, "-"), formatTime(t.LastUsedAt, "never"))
 			}
 			return tw.Flush()
 		}

@@ -58,9 +58,12 @@ type Options struct {
 
 // Store is a tokenauth.Store on Redis. It is safe for concurrent use.
 type Store struct {
-	client    redis.UniversalClient
-	prefix    string // with its hash tag
-	retention time.Duration
+	client redis.UniversalClient
+	prefix string // with its hash tag
+	// retention is Options.Retention in whole milliseconds, rounded up
+	// (Redis deadlines are milliseconds), and as text for touchScript.
+	retention     int64
+	retentionText string
 }
 
 var _ tokenauth.Store = (*Store)(nil)
@@ -71,13 +74,19 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: redisstore: client is nil", tokenauth.ErrInvalidOptions)
 	}
-	s := &Store{client: client, prefix: withHashTag(opts.Prefix), retention: opts.Retention}
+	s := &Store{client: client, prefix: withHashTag(opts.Prefix)}
+	retention := opts.Retention
 	switch {
-	case s.retention == 0:
-		s.retention = DefaultRetention
-	case s.retention < 0:
-		s.retention = 0
+	case retention == 0:
+		retention = DefaultRetention
+	case retention < 0:
+		retention = 0
 	}
+	s.retention = retention.Milliseconds()
+	if retention%time.Millisecond != 0 {
+		s.retention++
+	}
+	s.retentionText = strconv.FormatInt(s.retention, 10)
 	return s, nil
 }
 
@@ -112,7 +121,7 @@ func (s *Store) idKey(id string) string       { return s.prefix + "id:" + id }
 func (s *Store) userKey(userID string) string { return s.prefix + "u:" + userID }
 
 // fields are the token hash's fields, in the order Find and List read them.
-var fields = []string{"id", "user", "name", "scopes", "created", "expires", "last_used"}
+var fields = []string{"id", "user", "name", "scopes", "created", "expires", "last_used", "max_expires"}
 
 // findArgs is Find's command with the key left out. Its strings are boxed
 // once here rather than on every call: Find is the hot path.
@@ -144,11 +153,11 @@ end
 var createScript = redis.NewScript(setUserExpiry + `
 if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'user', ARGV[2], 'name', ARGV[3], 'scopes', ARGV[4],
-  'created', ARGV[5], 'expires', ARGV[6], 'last_used', ARGV[7])
-redis.call('SET', KEYS[2], ARGV[8])
+  'created', ARGV[5], 'expires', ARGV[6], 'last_used', ARGV[7], 'max_expires', ARGV[8])
+redis.call('SET', KEYS[2], ARGV[9])
 local ttl = redis.call('PTTL', KEYS[3])
 redis.call('SADD', KEYS[3], ARGV[1])
-local deadline = ARGV[9]
+local deadline = ARGV[10]
 if deadline == '' then
   redis.call('PERSIST', KEYS[3])
 else
@@ -196,10 +205,10 @@ local out = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local digest = redis.call('GET', ARGV[1] .. 'id:' .. id)
   local f = digest and redis.call('HMGET', ARGV[1] .. 't:' .. digest,
-    'id', 'user', 'name', 'scopes', 'created', 'expires', 'last_used')
+    'id', 'user', 'name', 'scopes', 'created', 'expires', 'last_used', 'max_expires')
   if f and f[1] then
     out[#out + 1] = digest
-    for i = 1, 7 do out[#out + 1] = f[i] or '' end
+    for i = 1, 8 do out[#out + 1] = f[i] or '' end
   else
     redis.call('SREM', KEYS[1], id)
   end
@@ -208,24 +217,30 @@ return out
 `)
 
 // touchScript records a use of a token that still exists; neither value
-// moves backwards. KEYS: id. ARGV: prefix, last_used, expires and the
-// matching deadline in Unix milliseconds (empty for none).
+// moves backwards, and expires never moves past max_expires (absent in
+// records stored before it existed). The keys' deadline is worked out
+// here, from the expiry once capped, as deadline does.
+// KEYS: id. ARGV: prefix, last_used, expires (empty for none), and the
+// retention in milliseconds.
 var touchScript = redis.NewScript(setUserExpiry + `
 local digest = redis.call('GET', KEYS[1])
 if not digest then return 0 end
 local tk = ARGV[1] .. 't:' .. digest
-local cur = redis.call('HMGET', tk, 'user', 'last_used', 'expires')
+local cur = redis.call('HMGET', tk, 'user', 'last_used', 'expires', 'max_expires')
 if not cur[1] then return 0 end
 if ARGV[2] ~= '' and (cur[2] == '' or tonumber(cur[2]) < tonumber(ARGV[2])) then
   redis.call('HSET', tk, 'last_used', ARGV[2])
 end
-if cur[3] ~= '' and ARGV[3] ~= '' and tonumber(cur[3]) < tonumber(ARGV[3]) then
-  redis.call('HSET', tk, 'expires', ARGV[3])
-  redis.call('PEXPIREAT', tk, ARGV[4])
-  redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+local exp = ARGV[3]
+if exp ~= '' and cur[4] and cur[4] ~= '' and tonumber(cur[4]) < tonumber(exp) then exp = cur[4] end
+if cur[3] ~= '' and exp ~= '' and tonumber(cur[3]) < tonumber(exp) then
+  redis.call('HSET', tk, 'expires', exp)
+  local deadline = string.format('%.0f', math.max(math.ceil(tonumber(exp) / 1000) + tonumber(ARGV[4]), 1))
+  redis.call('PEXPIREAT', tk, deadline)
+  redis.call('PEXPIREAT', KEYS[1], deadline)
   local uk = ARGV[1] .. 'u:' .. cur[1]
   local ttl = redis.call('PTTL', uk)
-  if ttl ~= -2 then expireUserSet(uk, ttl, ARGV[4]) end
+  if ttl ~= -2 then expireUserSet(uk, ttl, deadline) end
 end
 return 1
 `)
@@ -246,7 +261,7 @@ func (s *Store) Create(ctx context.Context, t *tokenauth.Token) error {
 	keys := []string{s.tokenKey(t.Digest), s.idKey(t.ID), s.userKey(t.UserID)}
 	created, err := createScript.Run(ctx, s.client, keys,
 		t.ID, t.UserID, t.Name, scopes, encodeTime(t.CreatedAt), encodeTime(t.ExpiresAt), encodeTime(t.LastUsedAt),
-		hex.EncodeToString(t.Digest), s.deadline(t.ExpiresAt)).Int()
+		encodeTime(t.MaxExpiresAt), hex.EncodeToString(t.Digest), s.deadline(t.ExpiresAt)).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: create: %w", err)
 	}
@@ -306,7 +321,7 @@ func (s *Store) List(ctx context.Context, userID string) ([]*tokenauth.Token, er
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: list: %w", err)
 	}
-	const group = 1 + 7 // the digest, then the fields
+	group := 1 + len(fields) // the digest, then the fields
 	if len(vals)%group != 0 {
 		return nil, errors.New("redisstore: list: malformed reply")
 	}
@@ -334,11 +349,12 @@ func (s *Store) List(ctx context.Context, userID string) ([]*tokenauth.Token, er
 }
 
 // Touch records a use of the token, moving its Redis expiry with its
-// ExpiresAt. It never recreates a deleted token, so a revocation racing
-// with a request always wins.
+// ExpiresAt, which never moves past the stored MaxExpiresAt. It never
+// recreates a deleted token, so a revocation racing with a request always
+// wins.
 func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
 	touched, err := touchScript.Run(ctx, s.client, []string{s.idKey(id)},
-		s.prefix, encodeTime(lastUsed), encodeTime(expiresAt), s.deadline(expiresAt)).Int()
+		s.prefix, encodeTime(lastUsed), encodeTime(expiresAt), s.retentionText).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: touch: %w", err)
 	}
@@ -349,19 +365,20 @@ func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.T
 }
 
 // deadline returns when Redis is to delete a token that expires at
-// expires, in Unix milliseconds rounded up ("" for never).
+// expires, in Unix milliseconds ("" for never): the expiry in whole
+// milliseconds rounded up, plus the retention, as touchScript computes it.
 func (s *Store) deadline(expires time.Time) string {
 	if expires.IsZero() {
 		return ""
 	}
-	d := expires.Add(s.retention)
-	ms := d.UnixMilli()
-	if d.After(time.UnixMilli(ms)) {
+	us := expires.UnixMicro()
+	ms := us / 1000
+	if us%1000 > 0 {
 		ms++
 	}
 	// PEXPIREAT wants a positive time; so early a deadline is long past
 	// either way.
-	return strconv.FormatInt(max(ms, 1), 10)
+	return strconv.FormatInt(max(ms+s.retention, 1), 10)
 }
 
 // encodeTime writes t as Unix microseconds, the zero time as "".
@@ -416,7 +433,7 @@ func decodeToken(vals []any) (*tokenauth.Token, error) {
 	if len(vals) != len(fields) {
 		return nil, errors.New("malformed token record")
 	}
-	var f [7]string
+	var f [8]string
 	for i := range f {
 		f[i], _ = vals[i].(string)
 	}
@@ -425,7 +442,7 @@ func decodeToken(vals []any) (*tokenauth.Token, error) {
 	if t.Scopes, err = decodeScopes(f[3]); err != nil {
 		return nil, errors.New("malformed token record: scopes")
 	}
-	for i, dst := range []*time.Time{&t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt} {
+	for i, dst := range []*time.Time{&t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt, &t.MaxExpiresAt} {
 		if *dst, err = decodeTime(f[4+i]); err != nil {
 			return nil, fmt.Errorf("malformed token record: %s", fields[4+i])
 		}

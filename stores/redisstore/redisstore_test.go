@@ -143,19 +143,21 @@ func TestKeyLayout(t *testing.T) {
 			tok := newToken(t, "user:1")
 			tok.Scopes = []string{"read", `say "hi"`}
 			tok.ExpiresAt = tok.CreatedAt.Add(time.Hour)
+			tok.MaxExpiresAt = tok.CreatedAt.Add(24 * time.Hour)
 			require.NoError(t, s.Create(ctx, tok.Clone()))
 
 			hexDigest := hex.EncodeToString(tok.Digest)
 			fields, err := c.HGetAll(ctx, tc.keyPrefix+"t:"+hexDigest).Result()
 			require.NoError(t, err)
 			assert.Equal(t, map[string]string{
-				"id":        tok.ID,
-				"user":      "user:1",
-				"name":      "laptop",
-				"scopes":    `["read","say \"hi\""]`,
-				"created":   encodeMicros(tok.CreatedAt),
-				"expires":   encodeMicros(tok.ExpiresAt),
-				"last_used": "",
+				"id":          tok.ID,
+				"user":        "user:1",
+				"name":        "laptop",
+				"scopes":      `["read","say \"hi\""]`,
+				"created":     encodeMicros(tok.CreatedAt),
+				"expires":     encodeMicros(tok.ExpiresAt),
+				"last_used":   "",
+				"max_expires": encodeMicros(tok.MaxExpiresAt),
 			}, fields)
 			got, err := c.Get(ctx, tc.keyPrefix+"id:"+tok.ID).Result()
 			require.NoError(t, err)
@@ -213,6 +215,80 @@ func TestExpiry(t *testing.T) {
 	require.NoError(t, s.Create(ctx, forever.Clone()))
 	assert.Equal(t, time.Duration(-1), pttl(t, c, userKey))
 	assert.Equal(t, time.Duration(-1), pttl(t, c, p+"t:"+hex.EncodeToString(forever.Digest)))
+}
+
+// A touch never moves a token's expiry, nor its keys' expiry, past its
+// MaxExpiresAt; a token stored before the field existed has none, and
+// still slides.
+func TestExpiryCappedAtMaxExpiresAt(t *testing.T) {
+	ctx := context.Background()
+	s, c, p := newTestStore(t, redisstore.Options{Retention: time.Hour})
+	approx := func(t *testing.T, want, got time.Duration) {
+		t.Helper()
+		assert.InDelta(t, want.Seconds(), got.Seconds(), 2, "TTL %s, want about %s", got, want)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+
+	capped := newToken(t, "u1")
+	capped.ExpiresAt = now.Add(time.Hour)
+	capped.MaxExpiresAt = now.Add(90 * time.Minute)
+	require.NoError(t, s.Create(ctx, capped.Clone()))
+	require.NoError(t, s.Touch(ctx, capped.ID, now, now.Add(5*time.Hour)))
+	got, err := s.Find(ctx, capped.Digest)
+	require.NoError(t, err)
+	assert.Equal(t, capped.MaxExpiresAt, got.ExpiresAt, "the expiry stops at the cap")
+	tokenKey := p + "t:" + hex.EncodeToString(capped.Digest)
+	for _, key := range []string{tokenKey, p + "id:" + capped.ID, p + "u:u1"} {
+		approx(t, 90*time.Minute+time.Hour, pttl(t, c, key))
+	}
+
+	// A record without the field, as an earlier release stored it.
+	old := newToken(t, "u2")
+	old.ExpiresAt = now.Add(time.Hour)
+	require.NoError(t, s.Create(ctx, old.Clone()))
+	oldKey := p + "t:" + hex.EncodeToString(old.Digest)
+	require.NoError(t, c.HDel(ctx, oldKey, "max_expires").Err())
+	got, err = s.Find(ctx, old.Digest)
+	require.NoError(t, err)
+	assert.True(t, got.MaxExpiresAt.IsZero())
+	require.NoError(t, s.Touch(ctx, old.ID, now, now.Add(5*time.Hour)))
+	got, err = s.Find(ctx, old.Digest)
+	require.NoError(t, err)
+	assert.Equal(t, now.Add(5*time.Hour), got.ExpiresAt, "without a cap the expiry slides")
+	approx(t, 6*time.Hour, pttl(t, c, oldKey))
+	list, err := s.List(ctx, "u2")
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.True(t, list[0].MaxExpiresAt.IsZero())
+}
+
+// A touch sets the keys' deadline exactly as Create does for the same
+// expiry: the expiry rounded up to the millisecond, plus the retention,
+// itself rounded up.
+func TestTouchDeadlineMatchesCreate(t *testing.T) {
+	ctx := context.Background()
+	s, c, p := newTestStore(t, redisstore.Options{Retention: time.Minute + 1500*time.Microsecond})
+	base := time.Now().UTC().Truncate(time.Millisecond).Add(time.Hour + 1234*time.Microsecond)
+	created := newToken(t, "u1")
+	created.ExpiresAt = base
+	require.NoError(t, s.Create(ctx, created.Clone()))
+	touched := newToken(t, "u1")
+	touched.ExpiresAt = base.Add(-time.Minute)
+	touched.MaxExpiresAt = base
+	require.NoError(t, s.Create(ctx, touched.Clone()))
+	require.NoError(t, s.Touch(ctx, touched.ID, time.Now(), base.Add(time.Hour)))
+
+	want := base.Truncate(time.Millisecond).Add(time.Millisecond + time.Minute + 2*time.Millisecond)
+	for _, tok := range []*tokenauth.Token{created, touched} {
+		for _, key := range []string{p + "t:" + hex.EncodeToString(tok.Digest), p + "id:" + tok.ID} {
+			at, err := c.Do(ctx, "PEXPIRETIME", key).Int64()
+			if err != nil && strings.Contains(err.Error(), "unknown command") {
+				t.Skip("PEXPIRETIME needs Redis 7")
+			}
+			require.NoError(t, err)
+			assert.Equal(t, want.UnixMilli(), at, "%s", key)
+		}
+	}
 }
 
 // An expired token is still found during the retention period, so that

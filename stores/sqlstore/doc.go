@@ -15,7 +15,10 @@
 // query), an index on (user_id, created_at) for List and DeleteUser, and an
 // index on expires_at for DeleteExpired. Schema returns the DDL for a
 // dialect, for hosts that run their own migration tool; Migrate applies it
-// and is idempotent and safe to run from several processes at once.
+// and is idempotent and safe to run from several processes at once. Migrate
+// also adds the max_expires_at column to a table created before it
+// existed; with a migration tool, add it with the ALTER TABLE that Schema's
+// documentation shows.
 //
 // Column encodings, identical in meaning across dialects:
 //
@@ -25,7 +28,9 @@
 //   - times have microsecond precision and are read back in UTC:
 //     TIMESTAMPTZ on PostgreSQL, DATETIME(6) holding UTC on MySQL, and
 //     INTEGER Unix microseconds on SQLite; a NULL expires_at means the
-//     token never expires, a NULL last_used_at that it was never used;
+//     token never expires, a NULL last_used_at that it was never used, a
+//     NULL max_expires_at that no absolute deadline caps the sliding
+//     expiry (Touch never moves expires_at past a set one);
 //   - on MySQL, id and user_id are VARBINARY so that they compare exactly
 //     (case- and trailing-space-sensitive), as they do on PostgreSQL and
 //     SQLite.

@@ -132,6 +132,7 @@ func TestImportDRF(t *testing.T) {
 		assert.Equal(t, "42", got.Token.UserID)
 		assert.Equal(t, "drf", got.Token.Name)
 		assert.True(t, got.Token.ExpiresAt.IsZero())
+		assert.True(t, got.Token.MaxExpiresAt.IsZero(), "DRF keys have no absolute deadline")
 		assert.True(t, created.Add(time.Hour).Equal(got.Token.CreatedAt), "CreatedAt %v", got.Token.CreatedAt)
 
 		// Without AcceptLegacyKeys the same key is refused before any lookup.

@@ -77,14 +77,15 @@ func ExampleSchema() {
 	fmt.Print(ddl)
 	// Output:
 	// CREATE TABLE IF NOT EXISTS "tokenauth_tokens" (
-	//     id           VARCHAR(64)  NOT NULL,
-	//     user_id      VARCHAR(255) NOT NULL,
-	//     name         VARCHAR(200) NOT NULL,
-	//     scopes       TEXT         NOT NULL, -- JSON array of strings
-	//     digest       BYTEA        NOT NULL,
-	//     created_at   TIMESTAMPTZ  NOT NULL,
-	//     expires_at   TIMESTAMPTZ,           -- NULL: never expires
-	//     last_used_at TIMESTAMPTZ,           -- NULL: never used
+	//     id             VARCHAR(64)  NOT NULL,
+	//     user_id        VARCHAR(255) NOT NULL,
+	//     name           VARCHAR(200) NOT NULL,
+	//     scopes         TEXT         NOT NULL, -- JSON array of strings
+	//     digest         BYTEA        NOT NULL,
+	//     created_at     TIMESTAMPTZ  NOT NULL,
+	//     expires_at     TIMESTAMPTZ,           -- NULL: never expires
+	//     last_used_at   TIMESTAMPTZ,           -- NULL: never used
+	//     max_expires_at TIMESTAMPTZ,           -- NULL: no absolute deadline
 	//     CONSTRAINT "tokenauth_tokens_pkey" PRIMARY KEY (id),
 	//     CONSTRAINT "tokenauth_tokens_digest_key" UNIQUE (digest)
 	// );

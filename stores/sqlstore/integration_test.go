@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -60,6 +61,97 @@ func TestMigrateIdempotentAndConcurrent(t *testing.T) {
 		got, err := s.Find(ctx, tok.Digest)
 		require.NoError(t, err, "the data survives a second Migrate")
 		assert.Equal(t, "id-1", got.ID)
+	})
+}
+
+// oldTable creates a table of the schema before max_expires_at, dropped at
+// the end of the test, and returns its name.
+func oldTable(t *testing.T, db *sql.DB, d sqlstore.Dialect) string {
+	t.Helper()
+	ddl, err := os.ReadFile(filepath.Join("testdata", "schema_v1_"+d.String()+".sql"))
+	require.NoError(t, err)
+	table := uniqueTable(t)
+	dropTable(t, db, d, table)
+	for _, stmt := range strings.Split(strings.TrimSpace(string(ddl)), ";\n\n") {
+		stmt = strings.TrimSuffix(strings.ReplaceAll(stmt, "tokenauth_tokens", table), ";")
+		_, err := db.ExecContext(context.Background(), stmt)
+		require.NoError(t, err)
+	}
+	return table
+}
+
+// Migrate adds max_expires_at to a table of the earlier schema, from several
+// processes at once, keeping its tokens, which have no absolute deadline.
+func TestMigrateUpgradesAnOlderTable(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
+		ctx := context.Background()
+		table := oldTable(t, db, b.dialect)
+		created, expires := time.Now().UTC().Truncate(time.Microsecond), time.Now().UTC().Add(time.Hour).Truncate(time.Microsecond)
+		args := []any{created, expires}
+		if b.dialect == sqlstore.SQLite {
+			args = []any{created.UnixMicro(), expires.UnixMicro()}
+		}
+		insert := "INSERT INTO " + table + " (id, user_id, name, scopes, digest, created_at, expires_at) VALUES ('old', 'u', 'n', '[]', X'01', ?, ?)"
+		if b.dialect == sqlstore.Postgres {
+			insert = strings.NewReplacer("X'01'", `'\x01'::bytea`, "?, ?", "$1, $2").Replace(insert)
+		}
+		_, err := db.ExecContext(ctx, insert, args...)
+		require.NoError(t, err)
+
+		const workers = 4
+		var wg sync.WaitGroup
+		errs := make([]error, workers)
+		for i := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, err := sqlstore.New(db, b.dialect, sqlstore.Options{Table: table})
+				if err == nil {
+					err = s.Migrate(ctx)
+				}
+				errs[i] = err
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			require.NoError(t, err, "concurrent Migrate %d", i)
+		}
+		s, err := sqlstore.New(db, b.dialect, sqlstore.Options{Table: table})
+		require.NoError(t, err)
+		require.NoError(t, s.Migrate(ctx), "Migrate on an upgraded table")
+
+		old, err := s.Find(ctx, []byte{1})
+		require.NoError(t, err)
+		assert.Equal(t, "old", old.ID)
+		assert.True(t, expires.Equal(old.ExpiresAt), "ExpiresAt %v, want %v", old.ExpiresAt, expires)
+		assert.True(t, old.MaxExpiresAt.IsZero(), "an old token has no absolute deadline")
+		require.NoError(t, s.Touch(ctx, "old", time.Now(), expires.Add(time.Hour)))
+		old, err = s.Find(ctx, []byte{1})
+		require.NoError(t, err)
+		assert.True(t, expires.Add(time.Hour).Equal(old.ExpiresAt), "an old token's expiry still slides")
+
+		capped := &tokenauth.Token{
+			ID: "new", UserID: "u", CreatedAt: created, ExpiresAt: expires,
+			MaxExpiresAt: expires.Add(time.Hour), Digest: []byte{2},
+		}
+		require.NoError(t, s.Create(ctx, capped))
+		require.NoError(t, s.Touch(ctx, "new", time.Now(), expires.Add(5*time.Hour)))
+		got, err := s.Find(ctx, []byte{2})
+		require.NoError(t, err)
+		assert.True(t, capped.MaxExpiresAt.Equal(got.MaxExpiresAt))
+		assert.True(t, capped.MaxExpiresAt.Equal(got.ExpiresAt), "ExpiresAt %v, want the cap %v", got.ExpiresAt, capped.MaxExpiresAt)
+	})
+}
+
+// An upgraded table behaves as a new one: the whole suite passes on it.
+func TestStoreOnUpgradedTable(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
+		tokenauthtest.RunStoreTests(t, func(t *testing.T) tokenauth.Store {
+			s, err := sqlstore.New(db, b.dialect, sqlstore.Options{Table: oldTable(t, db, b.dialect)})
+			require.NoError(t, err)
+			require.NoError(t, s.Migrate(context.Background()))
+			return s
+		})
 	})
 }
 

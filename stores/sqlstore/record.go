@@ -30,18 +30,18 @@ var ErrInvalidRecord = errors.New("sqlstore: invalid token record")
 // scanToken reads one row of the columns constant.
 func scanToken(row interface{ Scan(...any) error }) (*tokenauth.Token, error) {
 	var (
-		t                         tokenauth.Token
-		scopes                    string
-		created, expires, lastUse timeColumn
+		t                                 tokenauth.Token
+		scopes                            string
+		created, expires, lastUse, maxExp timeColumn
 	)
-	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &scopes, &t.Digest, &created, &expires, &lastUse); err != nil {
+	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &scopes, &t.Digest, &created, &expires, &lastUse, &maxExp); err != nil {
 		return nil, err
 	}
 	var err error
 	if t.Scopes, err = decodeScopes(scopes); err != nil {
 		return nil, err
 	}
-	t.CreatedAt, t.ExpiresAt, t.LastUsedAt = created.t, expires.t, lastUse.t
+	t.CreatedAt, t.ExpiresAt, t.LastUsedAt, t.MaxExpiresAt = created.t, expires.t, lastUse.t, maxExp.t
 	return &t, nil
 }
 
@@ -155,7 +155,7 @@ func checkRecord(t *tokenauth.Token) error {
 	for _, f := range [...]struct {
 		name string
 		t    time.Time
-	}{{"CreatedAt", t.CreatedAt}, {"ExpiresAt", t.ExpiresAt}, {"LastUsedAt", t.LastUsedAt}} {
+	}{{"CreatedAt", t.CreatedAt}, {"ExpiresAt", t.ExpiresAt}, {"LastUsedAt", t.LastUsedAt}, {"MaxExpiresAt", t.MaxExpiresAt}} {
 		if y := f.t.UTC().Year(); !f.t.IsZero() && (y < 1 || y > 9999) {
 			return bad(f.name + " is outside the years 1 to 9999")
 		}

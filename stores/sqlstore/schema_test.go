@@ -2,7 +2,9 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,8 +23,9 @@ func TestSchema(t *testing.T) {
 	}{
 		{sqlstore.Postgres, []string{
 			`CREATE TABLE IF NOT EXISTS "api_tokens" (`,
-			"digest       BYTEA        NOT NULL,",
-			"created_at   TIMESTAMPTZ  NOT NULL,",
+			"digest         BYTEA        NOT NULL,",
+			"created_at     TIMESTAMPTZ  NOT NULL,",
+			"max_expires_at TIMESTAMPTZ,           -- NULL: no absolute deadline",
 			`CONSTRAINT "api_tokens_pkey" PRIMARY KEY (id),`,
 			`CONSTRAINT "api_tokens_digest_key" UNIQUE (digest)`,
 			`CREATE INDEX IF NOT EXISTS "api_tokens_user_id_idx" ON "api_tokens" (user_id, created_at);`,
@@ -30,17 +33,19 @@ func TestSchema(t *testing.T) {
 		}},
 		{sqlstore.MySQL, []string{
 			"CREATE TABLE IF NOT EXISTS `api_tokens` (",
-			"id           VARBINARY(64)  NOT NULL,",
-			"digest       VARBINARY(64)  NOT NULL,",
-			"expires_at   DATETIME(6)    NULL,",
+			"id             VARBINARY(64)  NOT NULL,",
+			"digest         VARBINARY(64)  NOT NULL,",
+			"expires_at     DATETIME(6)    NULL,",
+			"max_expires_at DATETIME(6)    NULL,",
 			"UNIQUE KEY digest_key (digest),",
 			"KEY user_id_idx (user_id, created_at),",
 			") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;",
 		}},
 		{sqlstore.SQLite, []string{
 			`CREATE TABLE IF NOT EXISTS "api_tokens" (`,
-			"digest       BLOB    NOT NULL UNIQUE,",
-			"created_at   INTEGER NOT NULL, -- Unix microseconds, UTC",
+			"digest         BLOB    NOT NULL UNIQUE,",
+			"created_at     INTEGER NOT NULL, -- Unix microseconds, UTC",
+			"max_expires_at INTEGER           -- Unix microseconds; NULL: no absolute deadline",
 			`CREATE INDEX IF NOT EXISTS "api_tokens_user_id_idx" ON "api_tokens" (user_id, created_at);`,
 		}},
 	} {
@@ -62,7 +67,16 @@ func TestSchema(t *testing.T) {
 	assert.ErrorIs(t, err, tokenauth.ErrInvalidOptions)
 }
 
-// The README shows each dialect's schema as Schema returns it.
+// upgradeSQL is the statement that adds max_expires_at to a table created
+// before it existed, on each dialect, for the default table.
+var upgradeSQL = map[sqlstore.Dialect]string{
+	sqlstore.Postgres: `ALTER TABLE "tokenauth_tokens" ADD COLUMN max_expires_at TIMESTAMPTZ`,
+	sqlstore.MySQL:    "ALTER TABLE `tokenauth_tokens` ADD COLUMN max_expires_at DATETIME(6) NULL",
+	sqlstore.SQLite:   `ALTER TABLE "tokenauth_tokens" ADD COLUMN max_expires_at INTEGER`,
+}
+
+// The README shows each dialect's schema as Schema returns it, and the
+// statement that upgrades an older table as Migrate runs it.
 func TestREADMEShowsTheSchema(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
@@ -70,6 +84,7 @@ func TestREADMEShowsTheSchema(t *testing.T) {
 		ddl, err := sqlstore.Schema(d, "")
 		require.NoError(t, err)
 		assert.Contains(t, string(readme), "```sql\n"+ddl+"```", "README.md's %s schema is out of date", d)
+		assert.Contains(t, string(readme), "```sql\n"+upgradeSQL[d]+";\n```", "README.md's %s upgrade is out of date", d)
 	}
 }
 
@@ -81,20 +96,56 @@ func statements(t *testing.T, d sqlstore.Dialect) []string {
 	return strings.Split(strings.TrimSuffix(ddl, ";\n"), ";\n\n")
 }
 
+// The queries with which Migrate looks for max_expires_at.
+const (
+	hasColumnPG = "SELECT COUNT(*) FROM pg_attribute WHERE attrelid = CAST($1 AS text)::regclass" +
+		" AND attname = 'max_expires_at' AND NOT attisdropped"
+	hasColumnMySQL = "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()" +
+		" AND TABLE_NAME = ? AND COLUMN_NAME = 'max_expires_at'"
+	tableInfoSQLite = `PRAGMA table_info("tokenauth_tokens")`
+)
+
+// count is a COUNT(*) result.
+func count(n int) *sqlmock.Rows { return sqlmock.NewRows([]string{"count"}).AddRow(n) }
+
+// tableInfo is PRAGMA table_info's result for a table with the given
+// columns.
+func tableInfo(columns ...string) *sqlmock.Rows {
+	rows := sqlmock.NewRows([]string{"cid", "name", "type", "notnull", "dflt_value", "pk"})
+	for i, c := range columns {
+		rows.AddRow(i, c, "INTEGER", 0, nil, 0)
+	}
+	return rows
+}
+
+var (
+	oldColumns = strings.Split("id, user_id, name, scopes, digest, created_at, expires_at, last_used_at", ", ")
+	newColumns = append(slices.Clone(oldColumns), "max_expires_at")
+)
+
 func TestMigrateStatements(t *testing.T) {
 	ctx := context.Background()
-	t.Run("postgres: one transaction under an advisory lock", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.Postgres)
-		stmts := statements(t, sqlstore.Postgres)
-		require.Len(t, stmts, 3)
-		mock.ExpectBegin()
-		mock.ExpectExec("SELECT pg_advisory_xact_lock($1)").WithArgs(sqlmock.AnyArg()).WillReturnResult(sqlmock.NewResult(0, 0))
-		for _, stmt := range stmts {
-			mock.ExpectExec(stmt).WillReturnResult(sqlmock.NewResult(0, 0))
-		}
-		mock.ExpectCommit()
-		require.NoError(t, s.Migrate(ctx))
-	})
+	for _, tc := range []struct {
+		name  string
+		found int
+	}{{"postgres: column present", 1}, {"postgres: column added", 0}} {
+		t.Run(tc.name+", in one transaction under an advisory lock", func(t *testing.T) {
+			s, mock := newMock(t, sqlstore.Postgres)
+			stmts := statements(t, sqlstore.Postgres)
+			require.Len(t, stmts, 3)
+			mock.ExpectBegin()
+			mock.ExpectExec("SELECT pg_advisory_xact_lock($1)").WithArgs(sqlmock.AnyArg()).WillReturnResult(sqlmock.NewResult(0, 0))
+			for _, stmt := range stmts {
+				mock.ExpectExec(stmt).WillReturnResult(sqlmock.NewResult(0, 0))
+			}
+			mock.ExpectQuery(hasColumnPG).WithArgs(`"tokenauth_tokens"`).WillReturnRows(count(tc.found))
+			if tc.found == 0 {
+				mock.ExpectExec(upgradeSQL[sqlstore.Postgres]).WillReturnResult(sqlmock.NewResult(0, 0))
+			}
+			mock.ExpectCommit()
+			require.NoError(t, s.Migrate(ctx))
+		})
+	}
 	t.Run("postgres: failure rolls back", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.Postgres)
 		mock.ExpectBegin()
@@ -104,22 +155,79 @@ func TestMigrateStatements(t *testing.T) {
 		assert.ErrorIs(t, err, errDown)
 		assert.True(t, strings.HasPrefix(err.Error(), "sqlstore: migrate: "))
 	})
-	t.Run("mysql: one statement", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.MySQL)
-		stmts := statements(t, sqlstore.MySQL)
-		require.Len(t, stmts, 1)
-		mock.ExpectExec(stmts[0]).WillReturnResult(sqlmock.NewResult(0, 0))
-		require.NoError(t, s.Migrate(ctx))
-	})
-	t.Run("sqlite: BEGIN IMMEDIATE", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.SQLite)
-		mock.ExpectExec("BEGIN IMMEDIATE").WillReturnResult(sqlmock.NewResult(0, 0))
-		for _, stmt := range statements(t, sqlstore.SQLite) {
+	t.Run("postgres: a failed column lookup rolls back", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.Postgres)
+		mock.ExpectBegin()
+		mock.ExpectExec("SELECT pg_advisory_xact_lock($1)").WithArgs(sqlmock.AnyArg()).WillReturnResult(sqlmock.NewResult(0, 0))
+		for _, stmt := range statements(t, sqlstore.Postgres) {
 			mock.ExpectExec(stmt).WillReturnResult(sqlmock.NewResult(0, 0))
 		}
-		mock.ExpectExec("COMMIT").WillReturnResult(sqlmock.NewResult(0, 0))
-		require.NoError(t, s.Migrate(ctx))
+		mock.ExpectQuery(hasColumnPG).WithArgs(`"tokenauth_tokens"`).WillReturnError(errDown)
+		mock.ExpectRollback()
+		assert.ErrorIs(t, s.Migrate(ctx), errDown)
 	})
+
+	errDuplicate := errors.New("Error 1060 (42S21): Duplicate column name 'max_expires_at'")
+	for _, tc := range []struct {
+		name    string
+		expect  func(mock sqlmock.Sqlmock)
+		wantErr error
+	}{
+		{"column present", func(mock sqlmock.Sqlmock) {
+			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(1))
+		}, nil},
+		{"column added", func(mock sqlmock.Sqlmock) {
+			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(0))
+			mock.ExpectExec(upgradeSQL[sqlstore.MySQL]).WillReturnResult(sqlmock.NewResult(0, 0))
+		}, nil},
+		{"column added meanwhile by another process", func(mock sqlmock.Sqlmock) {
+			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(0))
+			mock.ExpectExec(upgradeSQL[sqlstore.MySQL]).WillReturnError(errDuplicate)
+			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(1))
+		}, nil},
+		{"ALTER TABLE fails", func(mock sqlmock.Sqlmock) {
+			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(0))
+			mock.ExpectExec(upgradeSQL[sqlstore.MySQL]).WillReturnError(errDown)
+			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(0))
+		}, errDown},
+		{"column lookup fails", func(mock sqlmock.Sqlmock) {
+			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnError(errDown)
+			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnError(errDown)
+		}, errDown},
+	} {
+		t.Run("mysql: CREATE TABLE, then "+tc.name, func(t *testing.T) {
+			s, mock := newMock(t, sqlstore.MySQL)
+			stmts := statements(t, sqlstore.MySQL)
+			require.Len(t, stmts, 1)
+			mock.ExpectExec(stmts[0]).WillReturnResult(sqlmock.NewResult(0, 0))
+			tc.expect(mock)
+			checkErr(t, s.Migrate(ctx), tc.wantErr)
+		})
+	}
+	t.Run("mysql: CREATE TABLE fails", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.MySQL)
+		mock.ExpectExec(statements(t, sqlstore.MySQL)[0]).WillReturnError(errDown)
+		checkErr(t, s.Migrate(ctx), errDown)
+	})
+
+	for _, tc := range []struct {
+		name    string
+		columns []string
+	}{{"sqlite: column present", newColumns}, {"sqlite: column added", oldColumns}} {
+		t.Run(tc.name+", in BEGIN IMMEDIATE", func(t *testing.T) {
+			s, mock := newMock(t, sqlstore.SQLite)
+			mock.ExpectExec("BEGIN IMMEDIATE").WillReturnResult(sqlmock.NewResult(0, 0))
+			for _, stmt := range statements(t, sqlstore.SQLite) {
+				mock.ExpectExec(stmt).WillReturnResult(sqlmock.NewResult(0, 0))
+			}
+			mock.ExpectQuery(tableInfoSQLite).WillReturnRows(tableInfo(tc.columns...))
+			if !slices.Contains(tc.columns, "max_expires_at") {
+				mock.ExpectExec(upgradeSQL[sqlstore.SQLite]).WillReturnResult(sqlmock.NewResult(0, 0))
+			}
+			mock.ExpectExec("COMMIT").WillReturnResult(sqlmock.NewResult(0, 0))
+			require.NoError(t, s.Migrate(ctx))
+		})
+	}
 	t.Run("sqlite: failure rolls back", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.SQLite)
 		stmts := statements(t, sqlstore.SQLite)
@@ -129,12 +237,39 @@ func TestMigrateStatements(t *testing.T) {
 		mock.ExpectExec("ROLLBACK").WillReturnResult(sqlmock.NewResult(0, 0))
 		assert.ErrorIs(t, s.Migrate(ctx), errDown)
 	})
+	for _, tc := range []struct {
+		name   string
+		expect func(mock sqlmock.Sqlmock)
+	}{
+		{"table_info fails", func(mock sqlmock.Sqlmock) {
+			mock.ExpectQuery(tableInfoSQLite).WillReturnError(errDown)
+		}},
+		{"table_info row fails", func(mock sqlmock.Sqlmock) {
+			mock.ExpectQuery(tableInfoSQLite).WillReturnRows(tableInfo(oldColumns...).RowError(2, errDown))
+		}},
+		{"ALTER TABLE fails", func(mock sqlmock.Sqlmock) {
+			mock.ExpectQuery(tableInfoSQLite).WillReturnRows(tableInfo(oldColumns...))
+			mock.ExpectExec(upgradeSQL[sqlstore.SQLite]).WillReturnError(errDown)
+		}},
+	} {
+		t.Run("sqlite: "+tc.name+" rolls back", func(t *testing.T) {
+			s, mock := newMock(t, sqlstore.SQLite)
+			mock.ExpectExec("BEGIN IMMEDIATE").WillReturnResult(sqlmock.NewResult(0, 0))
+			for _, stmt := range statements(t, sqlstore.SQLite) {
+				mock.ExpectExec(stmt).WillReturnResult(sqlmock.NewResult(0, 0))
+			}
+			tc.expect(mock)
+			mock.ExpectExec("ROLLBACK").WillReturnResult(sqlmock.NewResult(0, 0))
+			assert.ErrorIs(t, s.Migrate(ctx), errDown)
+		})
+	}
 	t.Run("sqlite: failed commit and rollback", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.SQLite)
 		mock.ExpectExec("BEGIN IMMEDIATE").WillReturnResult(sqlmock.NewResult(0, 0))
 		for _, stmt := range statements(t, sqlstore.SQLite) {
 			mock.ExpectExec(stmt).WillReturnResult(sqlmock.NewResult(0, 0))
 		}
+		mock.ExpectQuery(tableInfoSQLite).WillReturnRows(tableInfo(newColumns...))
 		busy := &codeError{5}
 		mock.ExpectExec("COMMIT").WillReturnError(busy)
 		mock.ExpectExec("ROLLBACK").WillReturnError(errDown)

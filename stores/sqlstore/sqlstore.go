@@ -105,9 +105,10 @@ var (
 type queries struct {
 	create, find, delete, deleteUser, list, touch, exists, deleteExpired string
 	migrate                                                              []string
+	upgrade, hasColumn                                                   string
 }
 
-const columns = "id, user_id, name, scopes, digest, created_at, expires_at, last_used_at"
+const columns = "id, user_id, name, scopes, digest, created_at, expires_at, last_used_at, max_expires_at"
 
 // New returns a Store for the table opts.Table in db, whose SQL flavour is
 // d. It does not touch the database: call Migrate, or apply Schema with
@@ -157,21 +158,28 @@ func buildQueries(d Dialect, table string) queries {
 		orderID = `id COLLATE "C"` // byte order, as on the other dialects
 	}
 	q := queries{
-		create:     "INSERT INTO " + t + " (" + columns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		create:     "INSERT INTO " + t + " (" + columns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		find:       "SELECT " + columns + " FROM " + t + " WHERE digest = ?",
 		delete:     "DELETE FROM " + t + " WHERE id = ?",
 		deleteUser: "DELETE FROM " + t + " WHERE user_id = ?",
 		list:       "SELECT " + columns + " FROM " + t + " WHERE user_id = ? ORDER BY created_at, " + orderID,
 		// A NULL argument leaves a column alone; MySQL's and SQLite's
 		// GREATEST/MAX return NULL when any argument is NULL, PostgreSQL's
-		// ignores them; the COALESCEs make all three behave alike.
+		// ignores them; the COALESCEs make all three behave alike. The
+		// requested expiry is capped at max_expires_at with a CASE rather
+		// than LEAST/MIN, whose NULLs differ alike: the CASE gives NULL for
+		// a NULL argument on every dialect (PostgreSQL's LEAST would give
+		// the cap), and the argument when there is no cap.
 		touch: "UPDATE " + t + " SET" +
 			" last_used_at = COALESCE(" + greatest + "(last_used_at, " + ts + "), last_used_at, " + ts + ")," +
-			" expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(" + greatest + "(expires_at, " + ts + "), expires_at) END" +
+			" expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(" + greatest + "(expires_at," +
+			" CASE WHEN max_expires_at < " + ts + " THEN max_expires_at ELSE " + ts + " END), expires_at) END" +
 			" WHERE id = ?",
 		exists:        "SELECT 1 FROM " + t + " WHERE id = ?",
 		deleteExpired: "DELETE FROM " + t + " WHERE expires_at <= ?",
 		migrate:       schema(d, table),
+		upgrade:       upgrade(d, table),
+		hasColumn:     hasColumnQuery(d),
 	}
 	if d == Postgres {
 		for _, p := range []*string{&q.create, &q.find, &q.delete, &q.deleteUser, &q.list, &q.touch, &q.exists, &q.deleteExpired} {
@@ -234,7 +242,7 @@ func (s *Store) Create(ctx context.Context, t *tokenauth.Token) error {
 	defer unlock()
 	_, err = s.db.ExecContext(ctx, s.q.create,
 		t.ID, t.UserID, t.Name, scopes, t.Digest,
-		s.at(t.CreatedAt), s.atOrNull(t.ExpiresAt), s.atOrNull(t.LastUsedAt))
+		s.at(t.CreatedAt), s.atOrNull(t.ExpiresAt), s.atOrNull(t.LastUsedAt), s.atOrNull(t.MaxExpiresAt))
 	switch {
 	case err == nil:
 		return nil
@@ -366,8 +374,8 @@ func (s *Store) List(ctx context.Context, userID string) ([]*tokenauth.Token, er
 }
 
 // Touch implements tokenauth.Store with one UPDATE that never moves
-// LastUsedAt or ExpiresAt backwards and never gives an expiry to a token
-// without one.
+// LastUsedAt or ExpiresAt backwards, never moves ExpiresAt past the stored
+// MaxExpiresAt, and never gives an expiry to a token without one.
 //
 // MySQL reports the rows an UPDATE changed rather than those it matched,
 // so there a Touch that changes nothing (an older use recorded after a
@@ -380,7 +388,7 @@ func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.T
 		return fmt.Errorf("sqlstore: touch: %w", err)
 	}
 	defer unlock()
-	res, err := s.db.ExecContext(ctx, s.q.touch, used, used, exp, id)
+	res, err := s.db.ExecContext(ctx, s.q.touch, used, used, exp, exp, id)
 	if err != nil {
 		return fmt.Errorf("sqlstore: touch: %w", err)
 	}

@@ -24,7 +24,7 @@ import (
 // how results and driver errors map to the Store contract. Integration
 // tests run the same code against real servers.
 
-const cols = "id, user_id, name, scopes, digest, created_at, expires_at, last_used_at"
+const cols = "id, user_id, name, scopes, digest, created_at, expires_at, last_used_at, max_expires_at"
 
 var (
 	t0      = time.Date(2026, 3, 14, 15, 9, 26, 535897000, time.UTC)
@@ -50,9 +50,9 @@ func newMock(t *testing.T, d sqlstore.Dialect) (*sqlstore.Store, sqlmock.Sqlmock
 
 // insertSQL is Create's statement on each dialect.
 var insertSQL = map[sqlstore.Dialect]string{
-	sqlstore.Postgres: `INSERT INTO "tokenauth_tokens" (` + cols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-	sqlstore.MySQL:    "INSERT INTO `tokenauth_tokens` (" + cols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	sqlstore.SQLite:   `INSERT INTO "tokenauth_tokens" (` + cols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	sqlstore.Postgres: `INSERT INTO "tokenauth_tokens" (` + cols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	sqlstore.MySQL:    "INSERT INTO `tokenauth_tokens` (" + cols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	sqlstore.SQLite:   `INSERT INTO "tokenauth_tokens" (` + cols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
 func tokenRow() *sqlmock.Rows {
@@ -123,28 +123,29 @@ func TestDialectString(t *testing.T) {
 func TestCreate(t *testing.T) {
 	tok := &tokenauth.Token{
 		ID: "id-1", UserID: "user-1", Name: "laptop", Scopes: []string{"read", `say "hi"`},
-		CreatedAt: t0.In(time.FixedZone("CET", 3600)), ExpiresAt: t0.Add(time.Hour + 999), Digest: digest,
+		CreatedAt: t0.In(time.FixedZone("CET", 3600)), ExpiresAt: t0.Add(time.Hour + 999),
+		MaxExpiresAt: t0.Add(24*time.Hour + 999).In(time.FixedZone("CET", 3600)), Digest: digest,
 	}
 	t.Run("postgres", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.Postgres)
 		mock.ExpectExec(insertSQL[sqlstore.Postgres]).
-			WithArgs("id-1", "user-1", "laptop", `["read","say \"hi\""]`, digest, t0, t0.Add(time.Hour), nil).
+			WithArgs("id-1", "user-1", "laptop", `["read","say \"hi\""]`, digest, t0, t0.Add(time.Hour), nil, t0.Add(24*time.Hour)).
 			WillReturnResult(sqlmock.NewResult(0, 1))
 		require.NoError(t, s.Create(context.Background(), tok))
 	})
 	t.Run("mysql", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.MySQL)
 		mock.ExpectExec(insertSQL[sqlstore.MySQL]).
-			WithArgs("id-1", "user-1", "laptop", `["read","say \"hi\""]`, digest, t0, t0.Add(time.Hour), nil).
+			WithArgs("id-1", "user-1", "laptop", `["read","say \"hi\""]`, digest, t0, t0.Add(time.Hour), nil, t0.Add(24*time.Hour)).
 			WillReturnResult(sqlmock.NewResult(0, 1))
 		require.NoError(t, s.Create(context.Background(), tok))
 	})
 	t.Run("sqlite stores Unix microseconds and no scopes as []", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.SQLite)
 		bare := tok.Clone()
-		bare.Scopes, bare.ExpiresAt, bare.LastUsedAt = nil, time.Time{}, t0.Add(time.Minute)
+		bare.Scopes, bare.ExpiresAt, bare.LastUsedAt, bare.MaxExpiresAt = nil, time.Time{}, t0.Add(time.Minute), time.Time{}
 		mock.ExpectExec(insertSQL[sqlstore.SQLite]).
-			WithArgs("id-1", "user-1", "laptop", "[]", digest, t0.UnixMicro(), nil, t0.Add(time.Minute).UnixMicro()).
+			WithArgs("id-1", "user-1", "laptop", "[]", digest, t0.UnixMicro(), nil, t0.Add(time.Minute).UnixMicro(), nil).
 			WillReturnResult(sqlmock.NewResult(1, 1))
 		require.NoError(t, s.Create(context.Background(), bare))
 	})
@@ -241,12 +242,12 @@ func TestFind(t *testing.T) {
 		s, mock := newMock(t, sqlstore.Postgres)
 		cet := time.FixedZone("CET", 3600)
 		mock.ExpectQuery(findPG).WithArgs(digest).WillReturnRows(tokenRow().
-			AddRow("id-1", "user-1", "laptop", `["read","write"]`, digest, t0.In(cet), t0.Add(time.Hour), nil))
+			AddRow("id-1", "user-1", "laptop", `["read","write"]`, digest, t0.In(cet), t0.Add(time.Hour), nil, t0.Add(24*time.Hour).In(cet)))
 		got, err := s.Find(ctx, digest)
 		require.NoError(t, err)
 		assert.Equal(t, &tokenauth.Token{
 			ID: "id-1", UserID: "user-1", Name: "laptop", Scopes: []string{"read", "write"},
-			CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), Digest: digest,
+			CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), MaxExpiresAt: t0.Add(24 * time.Hour), Digest: digest,
 		}, got)
 		assert.Equal(t, time.UTC, got.CreatedAt.Location(), "times are returned in UTC")
 	})
@@ -284,7 +285,7 @@ func TestFind(t *testing.T) {
 	t.Run("unreadable row is an outage", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.Postgres)
 		mock.ExpectQuery(findPG).WithArgs(digest).WillReturnRows(tokenRow().
-			AddRow("id-1", "user-1", "", `"not an array"`, digest, t0, nil, nil))
+			AddRow("id-1", "user-1", "", `"not an array"`, digest, t0, nil, nil, nil))
 		_, err := s.Find(ctx, digest)
 		require.Error(t, err)
 		assert.NotErrorIs(t, err, tokenauth.ErrNotFound)
@@ -303,7 +304,7 @@ func TestFindPreparesOnSQLite(t *testing.T) {
 
 	prep := mock.ExpectPrepare(findSQLite)
 	prep.ExpectQuery().WithArgs(digest).WillReturnRows(tokenRow())
-	prep.ExpectQuery().WithArgs(digest).WillReturnRows(tokenRow().AddRow("id", "u", "", "[]", digest, t0, nil, nil))
+	prep.ExpectQuery().WithArgs(digest).WillReturnRows(tokenRow().AddRow("id", "u", "", "[]", digest, t0, nil, nil, nil))
 	_, err = s.Find(ctx, digest)
 	checkErr(t, err, tokenauth.ErrNotFound)
 	got, err := s.Find(ctx, digest)
@@ -331,10 +332,11 @@ func TestFindReadsEveryTimeRepresentation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, mock := newMock(t, sqlstore.MySQL)
 			mock.ExpectQuery("SELECT " + cols + " FROM `tokenauth_tokens` WHERE digest = ?").WithArgs(digest).
-				WillReturnRows(tokenRow().AddRow("id", "u", "", "[]", digest, t0, tc.v, nil))
+				WillReturnRows(tokenRow().AddRow("id", "u", "", "[]", digest, t0, tc.v, nil, tc.v))
 			got, err := s.Find(context.Background(), digest)
 			require.NoError(t, err)
 			assert.True(t, tc.want.Equal(got.ExpiresAt), "got %v, want %v", got.ExpiresAt, tc.want)
+			assert.True(t, tc.want.Equal(got.MaxExpiresAt), "got %v, want %v", got.MaxExpiresAt, tc.want)
 			assert.Nil(t, got.Scopes)
 		})
 	}
@@ -342,7 +344,7 @@ func TestFindReadsEveryTimeRepresentation(t *testing.T) {
 		t.Run(fmt.Sprintf("unreadable %T", v), func(t *testing.T) {
 			s, mock := newMock(t, sqlstore.SQLite)
 			mock.ExpectPrepare(findSQLite).ExpectQuery().WithArgs(digest).
-				WillReturnRows(tokenRow().AddRow("id", "u", "", "[]", digest, v, nil, nil))
+				WillReturnRows(tokenRow().AddRow("id", "u", "", "[]", digest, v, nil, nil, nil))
 			_, err := s.Find(context.Background(), digest)
 			require.Error(t, err)
 			assert.NotErrorIs(t, err, tokenauth.ErrNotFound)
@@ -407,14 +409,16 @@ func TestList(t *testing.T) {
 	t.Run("rows", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.Postgres)
 		mock.ExpectQuery(q).WithArgs("user-1").WillReturnRows(tokenRow().
-			AddRow("a", "user-1", "one", "[]", []byte{1}, t0, nil, nil).
-			AddRow("b", "user-1", "two", `["x"]`, []byte{2}, t0.Add(time.Second), nil, t0))
+			AddRow("a", "user-1", "one", "[]", []byte{1}, t0, nil, nil, nil).
+			AddRow("b", "user-1", "two", `["x"]`, []byte{2}, t0.Add(time.Second), t0.Add(time.Hour), t0, t0.Add(2*time.Hour)))
 		got, err := s.List(ctx, "user-1")
 		require.NoError(t, err)
 		require.Len(t, got, 2)
 		assert.Equal(t, "a", got[0].ID)
 		assert.Equal(t, []string{"x"}, got[1].Scopes)
 		assert.Equal(t, t0, got[1].LastUsedAt)
+		assert.Equal(t, t0.Add(2*time.Hour), got[1].MaxExpiresAt)
+		assert.True(t, got[0].MaxExpiresAt.IsZero(), "NULL is the zero time")
 	})
 	t.Run("none is an empty slice", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.Postgres)
@@ -428,9 +432,9 @@ func TestList(t *testing.T) {
 		s, mock := newMock(t, sqlstore.Postgres)
 		mock.ExpectQuery(q).WithArgs("u").WillReturnError(errDown)
 		mock.ExpectQuery(q).WithArgs("u").WillReturnRows(tokenRow().
-			AddRow("a", "u", "", "[]", []byte{1}, t0, nil, nil).RowError(0, errDown))
+			AddRow("a", "u", "", "[]", []byte{1}, t0, nil, nil, nil).RowError(0, errDown))
 		mock.ExpectQuery(q).WithArgs("u").WillReturnRows(tokenRow().
-			AddRow("a", "u", "", "{", []byte{1}, t0, nil, nil))
+			AddRow("a", "u", "", "{", []byte{1}, t0, nil, nil, nil))
 		for i := range 3 {
 			got, err := s.List(ctx, "u")
 			assert.Nil(t, got)
@@ -447,15 +451,18 @@ func TestTouch(t *testing.T) {
 	queries := map[sqlstore.Dialect]string{
 		sqlstore.Postgres: `UPDATE "tokenauth_tokens" SET` +
 			` last_used_at = COALESCE(GREATEST(last_used_at, $1), last_used_at, $2),` +
-			` expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(GREATEST(expires_at, $3), expires_at) END` +
-			` WHERE id = $4`,
+			` expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(GREATEST(expires_at,` +
+			` CASE WHEN max_expires_at < $3 THEN max_expires_at ELSE $4 END), expires_at) END` +
+			` WHERE id = $5`,
 		sqlstore.MySQL: "UPDATE `tokenauth_tokens` SET" +
 			" last_used_at = COALESCE(GREATEST(last_used_at, CAST(? AS DATETIME(6))), last_used_at, CAST(? AS DATETIME(6)))," +
-			" expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(GREATEST(expires_at, CAST(? AS DATETIME(6))), expires_at) END" +
+			" expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(GREATEST(expires_at," +
+			" CASE WHEN max_expires_at < CAST(? AS DATETIME(6)) THEN max_expires_at ELSE CAST(? AS DATETIME(6)) END), expires_at) END" +
 			" WHERE id = ?",
 		sqlstore.SQLite: `UPDATE "tokenauth_tokens" SET` +
 			` last_used_at = COALESCE(MAX(last_used_at, ?), last_used_at, ?),` +
-			` expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(MAX(expires_at, ?), expires_at) END` +
+			` expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(MAX(expires_at,` +
+			` CASE WHEN max_expires_at < ? THEN max_expires_at ELSE ? END), expires_at) END` +
 			` WHERE id = ?`,
 	}
 	const existsMySQL = "SELECT 1 FROM `tokenauth_tokens` WHERE id = ?"
@@ -469,35 +476,35 @@ func TestTouch(t *testing.T) {
 			if d == sqlstore.SQLite {
 				u, e = used.UnixMicro(), exp.UnixMicro()
 			}
-			mock.ExpectExec(queries[d]).WithArgs(u, u, e, "id-1").WillReturnResult(sqlmock.NewResult(0, 1))
+			mock.ExpectExec(queries[d]).WithArgs(u, u, e, e, "id-1").WillReturnResult(sqlmock.NewResult(0, 1))
 			require.NoError(t, s.Touch(ctx, "id-1", used.Add(999), exp))
 			// Zero times are NULL: the column is left alone.
-			mock.ExpectExec(queries[d]).WithArgs(u, u, nil, "id-1").WillReturnResult(sqlmock.NewResult(0, 1))
+			mock.ExpectExec(queries[d]).WithArgs(u, u, nil, nil, "id-1").WillReturnResult(sqlmock.NewResult(0, 1))
 			require.NoError(t, s.Touch(ctx, "id-1", used, time.Time{}))
 		})
 	}
 	t.Run("no row is ErrNotFound", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.Postgres)
-		mock.ExpectExec(queries[sqlstore.Postgres]).WithArgs(used, used, nil, "gone").WillReturnResult(sqlmock.NewResult(0, 0))
+		mock.ExpectExec(queries[sqlstore.Postgres]).WithArgs(used, used, nil, nil, "gone").WillReturnResult(sqlmock.NewResult(0, 0))
 		checkErr(t, s.Touch(ctx, "gone", used, time.Time{}), tokenauth.ErrNotFound)
 	})
 	t.Run("mysql: an unchanged row is found by its key", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.MySQL)
-		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, "id-1").WillReturnResult(sqlmock.NewResult(0, 0))
+		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, nil, "id-1").WillReturnResult(sqlmock.NewResult(0, 0))
 		mock.ExpectQuery(existsMySQL).WithArgs("id-1").WillReturnRows(sqlmock.NewRows([]string{"1"}).AddRow(1))
 		require.NoError(t, s.Touch(ctx, "id-1", used, time.Time{}))
 	})
 	t.Run("mysql: a missing row is ErrNotFound", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.MySQL)
-		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, "gone").WillReturnResult(sqlmock.NewResult(0, 0))
+		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, nil, "gone").WillReturnResult(sqlmock.NewResult(0, 0))
 		mock.ExpectQuery(existsMySQL).WithArgs("gone").WillReturnRows(sqlmock.NewRows([]string{"1"}))
 		checkErr(t, s.Touch(ctx, "gone", used, time.Time{}), tokenauth.ErrNotFound)
 	})
 	t.Run("errors", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.MySQL)
-		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, "id").WillReturnError(errDown)
-		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, "id").WillReturnResult(sqlmock.NewErrorResult(errDown))
-		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, "id").WillReturnResult(sqlmock.NewResult(0, 0))
+		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, nil, "id").WillReturnError(errDown)
+		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, nil, "id").WillReturnResult(sqlmock.NewErrorResult(errDown))
+		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, nil, "id").WillReturnResult(sqlmock.NewResult(0, 0))
 		mock.ExpectQuery(existsMySQL).WithArgs("id").WillReturnError(errDown)
 		for range 3 {
 			checkErr(t, s.Touch(ctx, "id", used, time.Time{}), errDown)
