@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/adapters/chiauth"
+	"github.com/go-tokenauth/tokenauth/login"
 	"github.com/go-tokenauth/tokenauth/memstore"
 )
 
@@ -22,19 +23,19 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	login, err := tokenauth.NewLoginHandler(auth, tokenauth.CredentialCheckerFunc(
+	loginHandler, err := login.New(auth, login.CredentialCheckerFunc(
 		func(_ context.Context, username, password string) (string, error) {
 			if username == "alice" && password == "s3cret" { // a real checker asks the user database
 				return "42", nil
 			}
-			return "", tokenauth.ErrBadCredentials
-		}), tokenauth.LoginOptions{})
+			return "", login.ErrBadCredentials
+		}), login.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	r := chi.NewRouter()
-	chiauth.Mount(r, auth, login, chiauth.Options{}) // /api-token-auth/, /logout/, /logoutall/
+	chiauth.Mount(r, auth, loginHandler, chiauth.Options{}) // /api-token-auth/, /logout/, /logoutall/
 	chiauth.Protected(r, auth, func(r chi.Router) {
 		r.Get("/notes/{id}/", func(w http.ResponseWriter, r *http.Request) {
 			tok, _ := tokenauth.FromContext(r.Context())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/adapters/echoauth"
+	"github.com/go-tokenauth/tokenauth/login"
 	"github.com/go-tokenauth/tokenauth/memstore"
 	"github.com/labstack/echo/v4"
 )
@@ -21,19 +22,19 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	login, err := tokenauth.NewLoginHandler(auth, tokenauth.CredentialCheckerFunc(
+	loginHandler, err := login.New(auth, login.CredentialCheckerFunc(
 		func(_ context.Context, username, password string) (string, error) {
 			if username == "alice" && password == "s3cret" { // a real checker asks the user database
 				return "42", nil
 			}
-			return "", tokenauth.ErrBadCredentials
-		}), tokenauth.LoginOptions{})
+			return "", login.ErrBadCredentials
+		}), login.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	e := echo.New()
-	e.Any("/api-token-auth/", echoauth.Login(login)) // other methods get DRF's 405
+	e.Any("/api-token-auth/", echoauth.Login(loginHandler)) // other methods get DRF's 405
 	api := e.Group("/api", echoauth.Require(auth))
 	api.GET("/me/", func(c echo.Context) error {
 		tok, _ := echoauth.Token(c)

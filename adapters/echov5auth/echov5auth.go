@@ -8,7 +8,7 @@
 // context and tokenauth.FromContext works in net/http code further down.
 //
 //	e := echo.New()
-//	e.POST("/api-token-auth/", echov5auth.Login(login))
+//	e.POST("/api-token-auth/", echov5auth.Login(loginHandler))
 //	api := e.Group("/api", echov5auth.Require(auth))
 //	api.GET("/me", func(c *echo.Context) error {
 //		tok, _ := echov5auth.Token(c)
@@ -92,7 +92,7 @@ func RequireScopes(a *tokenauth.Authenticator, scopes ...string) echo.Middleware
 	}
 }
 
-// Login serves the core's login handler (see tokenauth.NewLoginHandler).
+// Login serves the login handler (see the login package's New).
 func Login(h http.Handler) echo.HandlerFunc { return echo.WrapHandler(h) }
 
 // Logout serves a.LogoutHandler, which revokes the presenting token. Put it

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/adapters/ginauth"
+	"github.com/go-tokenauth/tokenauth/login"
 	"github.com/go-tokenauth/tokenauth/memstore"
 )
 
@@ -21,19 +22,19 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	login, err := tokenauth.NewLoginHandler(auth, tokenauth.CredentialCheckerFunc(
+	loginHandler, err := login.New(auth, login.CredentialCheckerFunc(
 		func(_ context.Context, username, password string) (string, error) {
 			if username == "alice" && password == "s3cret" { // a real checker asks the user database
 				return "42", nil
 			}
-			return "", tokenauth.ErrBadCredentials
-		}), tokenauth.LoginOptions{})
+			return "", login.ErrBadCredentials
+		}), login.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	r := gin.New()
-	r.Any("/api-token-auth/", ginauth.Login(login)) // other methods get DRF's 405
+	r.Any("/api-token-auth/", ginauth.Login(loginHandler)) // other methods get DRF's 405
 	api := r.Group("/api", ginauth.Require(auth))
 	api.GET("/me/", func(c *gin.Context) {
 		tok, _ := ginauth.Token(c)

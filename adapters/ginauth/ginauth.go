@@ -8,7 +8,7 @@
 // context and tokenauth.FromContext works in net/http code further down.
 //
 //	r := gin.New()
-//	r.POST("/api-token-auth/", ginauth.Login(login))
+//	r.POST("/api-token-auth/", ginauth.Login(loginHandler))
 //	api := r.Group("/api", ginauth.Require(auth))
 //	api.GET("/me", func(c *gin.Context) {
 //		tok, _ := ginauth.Token(c)
@@ -85,7 +85,7 @@ func RequireScopes(a *tokenauth.Authenticator, scopes ...string) gin.HandlerFunc
 	}
 }
 
-// Login serves the core's login handler (see tokenauth.NewLoginHandler).
+// Login serves the login handler (see the login package's New).
 func Login(h http.Handler) gin.HandlerFunc { return gin.WrapH(h) }
 
 // Logout serves a.LogoutHandler, which revokes the presenting token. Put it
