@@ -2,7 +2,6 @@ package login_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,7 +9,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,173 +126,6 @@ func TestLimiterKeys(t *testing.T) {
 			assert.Equal(t, !c.sameCounts, ok)
 		})
 	}
-}
-
-// parallel posts n logins to h at once, through a real server, each as
-// client addr(i), and returns the responses' status codes and tokens.
-func parallel(t *testing.T, h http.Handler, n int, addr func(i int) string, username, pw string) (codes []int, tokens []string) {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	ct, body := encodeJSON(t, credentials(username, pw))
-	codes, tokens = make([]int, n), make([]string, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			req.Header.Set("Content-Type", ct)
-			req.Header.Set("X-Test-Client", addr(i))
-			resp, err := srv.Client().Do(req)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer resp.Body.Close()
-			codes[i] = resp.StatusCode
-			var out struct{ Token string }
-			errs[i] = json.NewDecoder(resp.Body).Decode(&out)
-			tokens[i] = out.Token
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		require.NoError(t, err)
-	}
-	return codes, tokens
-}
-
-func testClient(r *http.Request) string { return r.Header.Get("X-Test-Client") }
-
-func oneAddress(int) string { return "192.0.2.1" }
-
-// A client behind NAT, or a test suite, logs in many times at once: every
-// login succeeds, each with its own working token.
-func TestParallelCorrectLogins(t *testing.T) {
-	const n = 50
-	fx := newFixture(t, tokenauth.Options{Logger: discardLogger}, login.Options{ClientAddr: testClient})
-	codes, tokens := parallel(t, fx.h, n, oneAddress, "john", password)
-	distinct := map[string]bool{}
-	for i, key := range tokens {
-		require.Equal(t, http.StatusOK, codes[i])
-		assert.Equal(t, "1", mustVerify(t, fx.auth, key).UserID)
-		distinct[key] = true
-	}
-	assert.Len(t, distinct, n)
-	assert.Equal(t, n, fx.store.Len())
-}
-
-// A burst of parallel guesses cannot overrun the limit: attempts in
-// flight count until they end, and those that waited for them are then
-// refused.
-func TestParallelGuesses(t *testing.T) {
-	const n, limit = 40, 5
-	clock := tokenauthtest.NewClock()
-	var checked atomic.Int32
-	auth, _ := tokenauthtest.New(t, tokenauth.Options{Logger: discardLogger})
-	h, err := login.New(auth, login.CredentialCheckerFunc(func(context.Context, string, string) (string, error) {
-		checked.Add(1)
-		time.Sleep(10 * time.Millisecond) // long enough for the others to arrive
-		return "", login.ErrBadCredentials
-	}), login.Options{ClientAddr: testClient, Limiter: newLimiter(t, login.MemoryLimiterOptions{Now: clock.Now})})
-	require.NoError(t, err)
-
-	codes, _ := parallel(t, h, n, oneAddress, "john", "guess")
-	count := map[int]int{}
-	for _, c := range codes {
-		count[c]++
-	}
-	assert.Equal(t, map[int]int{http.StatusBadRequest: limit, http.StatusTooManyRequests: n - limit}, count)
-	assert.Equal(t, int32(limit), checked.Load())
-
-	clock.Advance(59 * time.Second)
-	codes, _ = parallel(t, h, n, oneAddress, "john", "guess")
-	assert.NotContains(t, codes, http.StatusBadRequest, "still the same minute")
-	assert.Equal(t, int32(limit), checked.Load())
-}
-
-// An attempt waits for attempts in flight only so long, then gets 429.
-func TestLimiterWaitIsBounded(t *testing.T) {
-	const maxWait = 100 * time.Millisecond
-	release := make(chan struct{})
-	defer close(release)
-	entered := make(chan struct{}, 1)
-	auth, _ := tokenauthtest.New(t, tokenauth.Options{Logger: discardLogger})
-	h, err := login.New(auth, login.CredentialCheckerFunc(func(context.Context, string, string) (string, error) {
-		entered <- struct{}{}
-		<-release
-		return "", login.ErrBadCredentials
-	}), login.Options{Limiter: newLimiter(t, login.MemoryLimiterOptions{MaxFailures: 1, MaxWait: maxWait})})
-	require.NoError(t, err)
-
-	go loginAs(t, h, "192.0.2.1:1", "john", "guess")
-	<-entered
-	start := time.Now()
-	w := loginAs(t, h, "192.0.2.1:1", "john", "guess")
-	assertThrottled(t, w, 1)
-	assert.GreaterOrEqual(t, time.Since(start), maxWait)
-	assert.Less(t, time.Since(start), maxWait+2*time.Second)
-}
-
-// Guesses spread over many addresses still meet a limit per account,
-// while the account's owner logs in from where they always do.
-func TestLimiterPerAccount(t *testing.T) {
-	clock := tokenauthtest.NewClock()
-	fx := newFixture(t, tokenauth.Options{}, login.Options{
-		Limiter: newLimiter(t, login.MemoryLimiterOptions{Now: clock.Now}),
-	})
-	const home = "[2001:db8:1:ffff::7]:443"
-	tokenOf(t, loginAs(t, fx.h, home, "john", password))
-	before := len(fx.users.attempts())
-
-	// 20 /64s of one /48 each make 5 guesses at john.
-	throttled := 0
-	for i := range 20 {
-		for range 5 {
-			w := loginAs(t, fx.h, fmt.Sprintf("[2001:db8:1:%x::1]:443", i), "john", "guess")
-			if w.Code == http.StatusTooManyRequests {
-				throttled++
-				assert.Equal(t, "60", w.Header().Get("Retry-After"))
-			}
-		}
-	}
-	assert.Equal(t, 10, len(fx.users.attempts())-before, "the account's burst")
-	assert.Equal(t, 90, throttled)
-
-	// The owner is not held up at home, other accounts not at all.
-	tokenOf(t, loginAs(t, fx.h, home, "john", password))
-	tokenOf(t, loginAs(t, fx.h, "[2001:db8:1:ff::1]:443", "jane", " spaced out "))
-	// From a new address the owner waits for the account's next attempt.
-	assertThrottled(t, loginAs(t, fx.h, "198.51.100.1:1", "john", password), 60)
-	clock.Advance(time.Minute)
-	tokenOf(t, loginAs(t, fx.h, "198.51.100.1:1", "john", password))
-}
-
-// The figures the package documents: an attacker with an unlimited
-// supply of addresses gets 70 guesses at an account in the first hour and
-// 60 in each hour after.
-func TestLimiterAccountFigures(t *testing.T) {
-	clock := tokenauthtest.NewClock()
-	l := newLimiter(t, login.MemoryLimiterOptions{Now: clock.Now})
-	ctx := context.Background()
-	start := clock.Now()
-	guesses := map[int]int{} // by hour
-	for i := 0; i <= 7200; i++ {
-		key := login.LimitKey{Addr: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}).String(), Username: "john"}
-		if _, ok := l.Allow(ctx, key); ok {
-			l.Done(ctx, key, login.Failed)
-			// [0, 1h] is the first hour, (1h, 2h] the second.
-			guesses[int((clock.Now().Sub(start)-1)/time.Hour)]++
-		}
-		clock.Advance(time.Second)
-	}
-	assert.Equal(t, map[int]int{0: 70, 1: 60}, guesses)
 }
 
 func TestLimiterExpiry(t *testing.T) {
@@ -427,23 +258,4 @@ func TestNoLimit(t *testing.T) {
 	for range 50 {
 		assert.Equal(t, http.StatusBadRequest, loginAs(t, fx.h, "192.0.2.1:1", "john", "guess").Code)
 	}
-}
-
-// A key without a username is counted by its address alone, so that a
-// host can throttle another endpoint (sign-up) per address with a
-// MemoryLimiter.
-func TestLimiterWithoutUsername(t *testing.T) {
-	ctx := context.Background()
-	l := newLimiter(t, login.MemoryLimiterOptions{MaxWait: -1})
-	for i := range 20 {
-		key := login.LimitKey{Addr: fmt.Sprintf("192.0.2.%d", i)}
-		for range 5 {
-			_, ok := l.Allow(ctx, key)
-			require.True(t, ok, "no account budget is shared between addresses")
-			l.Done(ctx, key, login.Failed)
-		}
-		_, ok := l.Allow(ctx, key)
-		assert.False(t, ok)
-	}
-	assert.Equal(t, 0, l.Sizes()[2], "no account entries")
 }

@@ -2,86 +2,17 @@ package login
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/login/internal/form"
 )
-
-// Options configures a Handler. The zero value issues tokens named "login"
-// that live as the Authenticator's DefaultTTL says, limits bodies to 64
-// KiB, bounds each call to the checker and the store by 5 seconds, and
-// throttles attempts with NewMemoryLimiter's defaults.
-type Options struct {
-	// TokenName is the Name of tokens issued at login. Default "login".
-	TokenName string
-
-	// Scopes are the scopes of tokens issued at login. Default none.
-	Scopes []string
-
-	// TTL is the lifetime of tokens issued at login; zero means the
-	// Authenticator's DefaultTTL (and IdleTimeout).
-	TTL time.Duration
-
-	// MaxBodyBytes bounds the request body; a larger one gets 413.
-	// Default 64 KiB.
-	MaxBodyBytes int64
-
-	// Limiter throttles login attempts. Default a MemoryLimiter with its
-	// defaults, private to this handler; NoLimit turns throttling off.
-	Limiter Limiter
-
-	// ClientAddr returns the client address that attempts are counted by.
-	// Default: the host part of r.RemoteAddr. Behind a reverse proxy every
-	// client shares the proxy's address; see ForwardedFor.
-	ClientAddr func(*http.Request) string
-
-	// Canonical maps a username to the key the Limiter counts it under.
-	// It must map every spelling that the host's user lookup takes for one
-	// account to one key, or each spelling gets a fresh budget: a database
-	// that compares usernames case-, accent- or width-insensitively (as
-	// MySQL's and MariaDB's default collations do, where "alice" =
-	// "ÁLİCE") needs a Canonical that folds at least as much, such as
-	// NFKD, then removing marks, then case folding, from
-	// golang.org/x/text. Default FoldUsername, which folds case and width
-	// but not precomposed accents. The CredentialChecker still receives
-	// the username as sent.
-	Canonical func(username string) string
-
-	// MaxTokensPerUser, when positive, bounds how many unexpired login
-	// tokens (tokens named TokenName) a user may hold. Tokens with other
-	// names, made for scripts or devices, are neither counted nor revoked.
-	// Under concurrent logins of one user the bound may be passed by a
-	// token or two until the next login. Default 0: unlimited.
-	MaxTokensPerUser int
-
-	// RefuseOverMax chooses what a login over MaxTokensPerUser does: false
-	// (the default) revokes the user's oldest login tokens to make room;
-	// true refuses the login with 403 and leaves existing tokens alone.
-	RefuseOverMax bool
-
-	// Timeout bounds each call the handler makes to the CredentialChecker
-	// and to the token store; past it the client gets 503 with
-	// Retry-After. Default 5 seconds; negative: no bound but the
-	// request's own context.
-	Timeout time.Duration
-
-	// Logger receives checker and store failures (never passwords or
-	// tokens), at most one ERROR line a second. Default slog.Default().
-	Logger *slog.Logger
-
-	// Now is the clock, for tests; it is also the default limiter's.
-	// Default time.Now.
-	Now func() time.Time
-}
 
 // Handler is the login endpoint, the counterpart of Django REST
 // Framework's obtain_auth_token: it trades a username and password for a
@@ -184,15 +115,6 @@ func New(a *tokenauth.Authenticator, checker CredentialChecker, opts Options) (*
 	return h, nil
 }
 
-// fieldErrors is DRF's validation error body, fields in declaration order.
-type fieldErrors struct {
-	Username []string `json:"username,omitempty"`
-	Password []string `json:"password,omitempty"`
-	NonField []string `json:"non_field_errors,omitempty"`
-}
-
-var badCredentials = &fieldErrors{NonField: []string{"Unable to log in with provided credentials."}}
-
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
@@ -234,7 +156,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	key := LimitKey{Addr: h.clientAddr(r), Username: h.canonical(username)}
-	if wait, ok := h.limiter.Allow(r.Context(), key); !ok {
+	actx, cancel := h.withTimeout(r.Context()) // a limiter over a remote store may hang too
+	wait, ok := h.limiter.Allow(actx, key)
+	cancel()
+	if !ok {
 		writeThrottled(w, wait)
 		return
 	}
@@ -253,8 +178,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the limiter.
 func (h *Handler) check(ctx context.Context, key LimitKey, username, password string) (userID string, err error) {
 	outcome := Errored
-	// Deferred, so that a checker that panics still frees its slot.
-	defer func() { h.limiter.Done(context.WithoutCancel(ctx), key, outcome) }()
+	// Deferred, so that a checker that panics still frees its slot; the
+	// outcome counts even if the client has gone.
+	defer func() {
+		dctx, cancel := h.withTimeout(context.WithoutCancel(ctx))
+		defer cancel()
+		h.limiter.Done(dctx, key, outcome)
+	}()
 	cctx, cancel := h.withTimeout(ctx)
 	defer cancel()
 	userID, err = h.checker.CheckCredentials(cctx, username, password)
@@ -341,29 +271,3 @@ type masked struct {
 
 func (e masked) Error() string { return strings.ReplaceAll(e.err.Error(), e.secret, "[password]") }
 func (e masked) Unwrap() error { return e.err }
-
-// writeThrottled answers 429 as Django REST Framework's Throttled
-// exception does.
-func writeThrottled(w http.ResponseWriter, wait time.Duration) {
-	secs := max(1, int64((wait+time.Second-1)/time.Second))
-	n := strconv.FormatInt(secs, 10)
-	unit := " seconds."
-	if secs == 1 {
-		unit = " second."
-	}
-	w.Header().Set("Retry-After", n)
-	writeDetail(w, http.StatusTooManyRequests, "Request was throttled. Expected available in "+n+unit)
-}
-
-func writeDetail(w http.ResponseWriter, status int, detail string) {
-	writeJSON(w, status, &struct {
-		Detail string `json:"detail"`
-	}{detail})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, _ := json.Marshal(v) // only this package's types, which always encode
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
