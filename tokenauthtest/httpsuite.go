@@ -21,14 +21,14 @@ import (
 //	"2": bob, password "password", inactive (refused by the UserLoader)
 //	"3": carol, password "password", active
 //
-// and the core login handler over those users.
+// and a login handler (package login) over those users.
 type HTTPEnv struct {
 	// Auth authenticates with Options.Keywords {"Token"} and a UserLoader
 	// that refuses bob.
 	Auth *tokenauth.Authenticator
 	// Store is the fake store; the suite switches outages on with SetErr.
 	Store *Store
-	// Login is the core login handler (tokenauth.NewLoginHandler) over the
+	// Login is the login handler (login.New) over the
 	// suite's users, with throttling off.
 	Login http.Handler
 }

@@ -14,22 +14,23 @@ import (
 	"testing"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/login"
 )
 
 var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newSuiteLogin(t *testing.T, a *tokenauth.Authenticator) http.Handler {
 	t.Helper()
-	checker := tokenauth.CredentialCheckerFunc(func(ctx context.Context, username, password string) (string, error) {
+	checker := login.CredentialCheckerFunc(func(ctx context.Context, username, password string) (string, error) {
 		u, ok := suiteUsers[username]
 		if !ok || !u.active || password != "password" {
-			return "", tokenauth.ErrBadCredentials
+			return "", login.ErrBadCredentials
 		}
 		return u.id, nil
 	})
-	h, err := tokenauth.NewLoginHandler(a, checker, tokenauth.LoginOptions{Limiter: tokenauth.NoLimit})
+	h, err := login.New(a, checker, login.Options{Limiter: login.NoLimit})
 	if err != nil {
-		t.Fatalf("NewLoginHandler: %v", err)
+		t.Fatalf("login.New: %v", err)
 	}
 	return h
 }

@@ -41,7 +41,7 @@ import (
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/cachestore"
+	"github.com/go-tokenauth/tokenauth/login"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 
 	// The drivers of the DSN forms -db accepts.
@@ -64,10 +64,10 @@ type App struct {
 	// Users is the users table.
 	Users *Users
 	// Login is the login endpoint, throttled as Config.LoginLimit says.
-	Login *tokenauth.LoginHandler
+	Login *login.Handler
 
 	db           *sql.DB
-	signupLimits tokenauth.Limiter
+	signupLimits login.Limiter
 }
 
 // connectTimeout bounds connecting to the database.
@@ -107,7 +107,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err err
 
 	var store tokenauth.Store = tokens
 	if cfg.Cache > 0 {
-		if store, err = cachestore.New(tokens, cachestore.Options{TTL: cfg.Cache}); err != nil {
+		if store, err = tokenauth.NewCache(tokens, tokenauth.CacheOptions{TTL: cfg.Cache}); err != nil {
 			return nil, fmt.Errorf("-cache: %w", err)
 		}
 	}
@@ -122,19 +122,19 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err err
 		return nil, err
 	}
 
-	loginLimits, signupLimits := tokenauth.NoLimit, tokenauth.NoLimit
+	loginLimits, signupLimits := login.NoLimit, login.NoLimit
 	if n := cfg.LoginLimit; n > 0 {
 		// Per address, all usernames together, allow ten times the
 		// per-username limit: a few users behind one NAT still get in.
-		if loginLimits, err = tokenauth.NewLimiter(tokenauth.LimiterOptions{MaxFailures: n, MaxAddrFailures: max(10*n, 50)}); err != nil {
+		if loginLimits, err = login.NewMemoryLimiter(login.MemoryLimiterOptions{MaxFailures: n, MaxAddrFailures: max(10*n, 50)}); err != nil {
 			return nil, err
 		}
 		// Sign-ups are counted per address alone, each one as an attempt.
-		if signupLimits, err = tokenauth.NewLimiter(tokenauth.LimiterOptions{MaxFailures: n, MaxAddrFailures: n}); err != nil {
+		if signupLimits, err = login.NewMemoryLimiter(login.MemoryLimiterOptions{MaxFailures: n, MaxAddrFailures: n}); err != nil {
 			return nil, err
 		}
 	}
-	login, err := tokenauth.NewLoginHandler(auth, users, tokenauth.LoginOptions{Limiter: loginLimits})
+	loginHandler, err := login.New(auth, users, login.Options{Limiter: loginLimits, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err err
 		Logger:       logger,
 		Auth:         auth,
 		Users:        users,
-		Login:        login,
+		Login:        loginHandler,
 		db:           db,
 		signupLimits: signupLimits,
 	}, nil

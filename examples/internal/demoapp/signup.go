@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/login"
 )
 
 // Sign-up rules: Django's username rules, Django's default minimum
@@ -170,7 +171,7 @@ func (a *App) SignupHandler() http.Handler {
 			return
 		}
 		ctx := r.Context()
-		key := tokenauth.LimitKey{Addr: clientAddr(r)}
+		key := login.LimitKey{Addr: clientAddr(r)}
 		if wait, ok := a.signupLimits.Allow(ctx, key); !ok {
 			writeThrottled(w, wait)
 			return
@@ -178,7 +179,7 @@ func (a *App) SignupHandler() http.Handler {
 		token, u, err := a.Signup(ctx, username, password)
 		// Every sign-up counts against the address, accepted or not: each
 		// one costs a bcrypt hash.
-		a.signupLimits.Done(ctx, key, tokenauth.LoginFailed)
+		a.signupLimits.Done(ctx, key, login.Failed)
 		var fieldErrs FieldErrors
 		switch {
 		case errors.As(err, &fieldErrs):

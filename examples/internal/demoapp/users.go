@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/login"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -36,7 +37,7 @@ type User struct {
 
 // Users is the host application's users table: usernames, bcrypt password
 // hashes and an active flag, in any database sqlstore supports. It is the
-// login endpoint's tokenauth.CredentialChecker, and its Load method is the
+// login endpoint's login.CredentialChecker, and its Load method is the
 // Authenticator's tokenauth.UserLoader. It is safe for concurrent use.
 type Users struct {
 	db      *sql.DB
@@ -49,7 +50,7 @@ type userQueries struct {
 	create, insert, byUsername, byID, deleteByID string
 }
 
-var _ tokenauth.CredentialChecker = (*Users)(nil)
+var _ login.CredentialChecker = (*Users)(nil)
 
 // NewUsers returns the users table named table (empty means UsersTable)
 // in db, whose SQL flavour is d. Call Migrate before use.
@@ -219,9 +220,9 @@ func (s *Users) scan(row *sql.Row) (*User, []byte, error) {
 	return &u, []byte(hash), nil
 }
 
-// CheckCredentials implements tokenauth.CredentialChecker: it returns the
+// CheckCredentials implements login.CredentialChecker: it returns the
 // user's ID when password matches and the user is active, and
-// tokenauth.ErrBadCredentials for a wrong password, an unknown user or an
+// login.ErrBadCredentials for a wrong password, an unknown user or an
 // inactive one. An unknown user costs the same bcrypt comparison as a
 // known one, so response times do not tell which usernames exist.
 func (s *Users) CheckCredentials(ctx context.Context, username, password string) (string, error) {
@@ -229,14 +230,14 @@ func (s *Users) CheckCredentials(ctx context.Context, username, password string)
 	switch {
 	case errors.Is(err, errNoUser):
 		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
-		return "", tokenauth.ErrBadCredentials
+		return "", login.ErrBadCredentials
 	case err != nil:
 		return "", err // the database failed: the login handler answers 503
 	}
 	// Any bcrypt error is a refusal: a mismatch, or a password over
 	// bcrypt's 72 bytes, which must not turn into a 503.
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !u.Active {
-		return "", tokenauth.ErrBadCredentials
+		return "", login.ErrBadCredentials
 	}
 	return u.ID, nil
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/login"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 )
 
@@ -85,7 +86,7 @@ func TestUsers(t *testing.T) {
 				t.Run(c.name, func(t *testing.T) {
 					id, err := users.CheckCredentials(ctx, c.username, c.password)
 					if c.id == "" {
-						assert.ErrorIs(t, err, tokenauth.ErrBadCredentials)
+						assert.ErrorIs(t, err, login.ErrBadCredentials)
 						return
 					}
 					require.NoError(t, err)
