@@ -3,6 +3,7 @@ package tokenauth
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,9 +17,10 @@ type boundedCtx struct {
 	context.Context
 	deadline time.Time // zero: no bound
 
-	once   sync.Once
-	inner  context.Context
-	cancel context.CancelFunc
+	once    sync.Once
+	started atomic.Bool // inner is set
+	inner   context.Context
+	cancel  context.CancelFunc
 }
 
 // bind sets b up to bound parent by timeout (none if not positive).
@@ -33,9 +35,10 @@ func (b *boundedCtx) bind(parent context.Context, timeout time.Duration) *bounde
 func (b *boundedCtx) start() {
 	if b.deadline.IsZero() {
 		b.inner, b.cancel = b.Context, func() {}
-		return
+	} else {
+		b.inner, b.cancel = context.WithDeadline(b.Context, b.deadline)
 	}
-	b.inner, b.cancel = context.WithDeadline(b.Context, b.deadline)
+	b.started.Store(true)
 }
 
 func (b *boundedCtx) Deadline() (time.Time, bool) {
@@ -50,15 +53,28 @@ func (b *boundedCtx) Done() <-chan struct{} {
 	return b.inner.Done()
 }
 
+// Err answers without starting a timer, for stores that check Err but
+// never wait on Done.
 func (b *boundedCtx) Err() error {
-	b.once.Do(b.start)
-	return b.inner.Err()
+	if b.started.Load() {
+		return b.inner.Err()
+	}
+	if err := b.Context.Err(); err != nil {
+		return err
+	}
+	if !b.deadline.IsZero() && !time.Now().Before(b.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // release stops the timer, if one was started. A callee that kept b sees
 // it canceled.
 func (b *boundedCtx) release() {
-	b.once.Do(func() { b.inner, b.cancel = canceled, func() {} })
+	b.once.Do(func() {
+		b.inner, b.cancel = canceled, func() {}
+		b.started.Store(true)
+	})
 	b.cancel()
 }
 

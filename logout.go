@@ -45,10 +45,12 @@ func (a *Authenticator) LogoutOthersHandler() http.Handler {
 
 func (a *Authenticator) logoutHandler(revoke func(context.Context, *Token) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !allowPost(w, r) {
+		// Credentials first, as Django REST Framework checks them before
+		// dispatching on the method: a request without them gets 401.
+		ctx, err := a.Check(r, Policy{})
+		if err == nil && !allowPost(w, r) {
 			return
 		}
-		ctx, err := a.Check(r, Policy{})
 		if err == nil {
 			t, _ := FromContext(ctx)
 			err = revoke(r.Context(), t)

@@ -22,6 +22,7 @@ type Proxy struct {
 	target string
 
 	mu      sync.Mutex
+	thawed  *sync.Cond // signalled when the proxy leaves modeFrozen or closes
 	mode    proxyMode
 	latency time.Duration
 	conns   map[net.Conn]struct{}
@@ -35,6 +36,7 @@ const (
 	modeUp proxyMode = iota
 	modeCut
 	modeBlackhole
+	modeFrozen
 )
 
 // NewProxy starts a proxy on a free loopback port that forwards to target.
@@ -44,6 +46,7 @@ func NewProxy(target string) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p.thawed = sync.NewCond(&p.mu)
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -61,6 +64,13 @@ func (p *Proxy) Cut() { p.setMode(modeCut) }
 // timeouts fire.
 func (p *Proxy) Blackhole() { p.setMode(modeBlackhole) }
 
+// Freeze stops all traffic but drops nothing: open connections stay open
+// and new ones are accepted, but no byte moves until Restore, as when a
+// database server hangs (a lock, a full disk, a paused VM). Clients wait
+// until their own timeouts fire; what they sent meanwhile arrives after
+// Restore.
+func (p *Proxy) Freeze() { p.setMode(modeFrozen) }
+
 // Restore lets traffic through again.
 func (p *Proxy) Restore() { p.setMode(modeUp) }
 
@@ -75,12 +85,24 @@ func (p *Proxy) SetLatency(d time.Duration) {
 func (p *Proxy) setMode(m proxyMode) {
 	p.mu.Lock()
 	p.mode = m
-	if m != modeUp {
+	if m == modeCut || m == modeBlackhole {
 		for c := range p.conns {
 			c.Close()
 		}
 	}
+	p.thawed.Broadcast()
 	p.mu.Unlock()
+}
+
+// waitThawed blocks while the proxy is frozen; it reports false once the
+// proxy is closed.
+func (p *Proxy) waitThawed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.mode == modeFrozen && !p.closed {
+		p.thawed.Wait()
+	}
+	return !p.closed
 }
 
 // Close stops the proxy and drops every connection.
@@ -90,6 +112,7 @@ func (p *Proxy) Close() error {
 	for c := range p.conns {
 		c.Close()
 	}
+	p.thawed.Broadcast()
 	p.mu.Unlock()
 	err := p.ln.Close()
 	p.wg.Wait()
@@ -152,6 +175,10 @@ func (p *Proxy) serve(client net.Conn) {
 		p.untrack(client)
 		return
 	}
+	if !p.waitThawed() {
+		p.untrack(client)
+		return
+	}
 	server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
 	if err != nil {
 		p.untrack(client)
@@ -175,6 +202,9 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
+			if !p.waitThawed() {
+				return
+			}
 			p.mu.Lock()
 			d := p.latency
 			p.mu.Unlock()

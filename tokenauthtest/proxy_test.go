@@ -84,3 +84,40 @@ func TestProxy(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "latency applies both ways")
 	p.SetLatency(0)
 }
+
+// A frozen proxy keeps connections open but moves no byte; what was sent
+// meanwhile arrives after Restore.
+func TestProxyFreeze(t *testing.T) {
+	p, err := tokenauthtest.NewProxy(echoServer(t))
+	require.NoError(t, err)
+	defer p.Close()
+
+	c, err := net.Dial("tcp", p.Addr())
+	require.NoError(t, err)
+	defer c.Close()
+	r := bufio.NewReader(c)
+	_, err = c.Write([]byte("before\n"))
+	require.NoError(t, err)
+	line, err := r.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "before\n", line)
+
+	p.Freeze()
+	_, err = c.Write([]byte("during\n"))
+	require.NoError(t, err, "a frozen link still takes writes")
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	_, err = r.ReadString('\n')
+	var ne net.Error
+	require.ErrorAs(t, err, &ne)
+	assert.True(t, ne.Timeout(), "no answer while frozen, and no hang-up either")
+	start := time.Now()
+	assert.Error(t, roundTrip(p.Addr(), 200*time.Millisecond), "a new connection waits too")
+	assert.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond)
+
+	p.Restore()
+	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+	line, err = r.ReadString('\n')
+	require.NoError(t, err, "the connection survived the freeze")
+	assert.Equal(t, "during\n", line)
+	require.NoError(t, roundTrip(p.Addr(), time.Second))
+}

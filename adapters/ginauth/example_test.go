@@ -1,0 +1,136 @@
+package ginauth_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/adapters/ginauth"
+	"github.com/go-tokenauth/tokenauth/login"
+	"github.com/go-tokenauth/tokenauth/memstore"
+)
+
+// A gin service that logs in, calls a protected route and logs out.
+func Example() {
+	auth, err := tokenauth.New(memstore.New(), tokenauth.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	loginHandler, err := login.New(auth, login.CredentialCheckerFunc(
+		func(_ context.Context, username, password string) (string, error) {
+			if username == "alice" && password == "s3cret" { // a real checker asks the user database
+				return "42", nil
+			}
+			return "", login.ErrBadCredentials
+		}), login.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	r := gin.New()
+	r.Any("/api-token-auth/", gin.WrapH(loginHandler)) // other methods get DRF's 405
+	api := r.Group("/api", ginauth.Require(auth))
+	api.GET("/me/", func(c *gin.Context) {
+		tok, _ := ginauth.Token(c)
+		c.JSON(http.StatusOK, gin.H{"user": tok.UserID})
+	})
+	api.POST("/logout/", gin.WrapH(auth.LogoutHandler()))
+
+	send := func(method, path, token, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Token "+token)
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		return w
+	}
+	w := send(http.MethodPost, "/api-token-auth/", "", `{"username": "alice", "password": "s3cret"}`)
+	var resp struct{ Token string }
+	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("login:", w.Code)
+	w = send(http.MethodGet, "/api/me/", resp.Token, "")
+	fmt.Println("me:", w.Code, w.Body)
+	w = send(http.MethodPost, "/api/logout/", resp.Token, "")
+	fmt.Println("logout:", w.Code)
+	w = send(http.MethodGet, "/api/me/", resp.Token, "")
+	fmt.Println("me:", w.Code, w.Body)
+	// Output:
+	// login: 200
+	// me: 200 {"user":"42"}
+	// logout: 204
+	// me: 401 {"detail":"Invalid token."}
+}
+
+// A route that needs a scope on top of the group's Require: a token
+// without it gets 403.
+func ExampleRequire() {
+	auth, err := tokenauth.New(memstore.New(), tokenauth.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	reader, _, err := auth.Issue(context.Background(), "42", tokenauth.IssueOptions{Scopes: []string{"read"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	writer, _, err := auth.Issue(context.Background(), "42", tokenauth.IssueOptions{Scopes: []string{"read", "write"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	r := gin.New()
+	api := r.Group("/api", ginauth.Require(auth))
+	api.POST("/articles/", ginauth.Require(auth, "write"), func(c *gin.Context) {
+		c.Status(http.StatusCreated)
+	})
+
+	for _, key := range []string{reader, writer} {
+		req := httptest.NewRequest(http.MethodPost, "/api/articles/", nil)
+		req.Header.Set("Authorization", "Token "+key)
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		fmt.Println(w.Code, http.StatusText(w.Code))
+	}
+	// Output:
+	// 403 Forbidden
+	// 201 Created
+}
+
+// With a UserLoader, handlers get the host's own user type.
+func ExampleUser() {
+	type Account struct{ Name string }
+	auth, err := tokenauth.New(memstore.New(), tokenauth.Options{
+		UserLoader: func(_ context.Context, userID string) (any, error) {
+			return &Account{Name: "user " + userID}, nil // a real loader queries the database
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, _, err := auth.Issue(context.Background(), "42", tokenauth.IssueOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	r := gin.New()
+	r.GET("/hello/", ginauth.Require(auth), func(c *gin.Context) {
+		acct, _ := ginauth.User[*Account](c)
+		c.String(http.StatusOK, "hello, %s", acct.Name)
+	})
+
+	req := httptest.NewRequest(http.MethodGet, "/hello/", nil)
+	req.Header.Set("Authorization", "Token "+key)
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	fmt.Println(w.Body)
+	// Output: hello, user 42
+}
