@@ -11,6 +11,11 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-tokenauth/tokenauth/internal/deadline"
+	"github.com/go-tokenauth/tokenauth/internal/failurelog"
+	"github.com/go-tokenauth/tokenauth/internal/keyformat"
+	"github.com/go-tokenauth/tokenauth/internal/usequeue"
 )
 
 // UserLoader resolves the user that owns a token. It returns ErrUserInactive
@@ -123,9 +128,9 @@ type Authenticator struct {
 	store       Store
 	opts        Options // with defaults filled in
 	retryAfter  string  // opts.RetryAfter in whole seconds, for the header
-	log         *failureLog
+	log         *failurelog.Log
 	crossOrigin *http.CrossOriginProtection // when opts.Cookie is set
-	uses        *useWriter
+	uses        *usequeue.Writer[TokenUse]
 }
 
 // New returns an Authenticator over store. It returns an error wrapping
@@ -135,9 +140,9 @@ func New(store Store, opts Options) (*Authenticator, error) {
 		return nil, fmt.Errorf("%w: store is nil", ErrInvalidOptions)
 	}
 	o := &opts
-	o.Prefix = cmp.Or(o.Prefix, defaultPrefix)
-	if !validPrefix(o.Prefix) {
-		return nil, fmt.Errorf("%w: Prefix %q must be 1 to %d ASCII letters or digits", ErrInvalidOptions, o.Prefix, maxPrefixLen)
+	o.Prefix = cmp.Or(o.Prefix, keyformat.DefaultPrefix)
+	if !keyformat.ValidPrefix(o.Prefix) {
+		return nil, fmt.Errorf("%w: Prefix %q must be 1 to %d ASCII letters or digits", ErrInvalidOptions, o.Prefix, keyformat.MaxPrefixLen)
 	}
 	if o.Hasher == nil {
 		o.Hasher = SHA256
@@ -178,9 +183,9 @@ func New(store Store, opts Options) (*Authenticator, error) {
 		store:      store,
 		opts:       opts,
 		retryAfter: fmt.Sprint(int((o.RetryAfter + time.Second - 1) / time.Second)),
-		log:        newFailureLog(o.Logger),
+		log:        failurelog.New(o.Logger),
 	}
-	a.uses = newUseWriter(store, o.TouchInterval, o.StoreTimeout, a.log, o.Now)
+	a.uses = usequeue.New(o.TouchInterval, o.StoreTimeout, o.Now, a.writeUses)
 	if o.Cookie != "" {
 		a.crossOrigin = http.NewCrossOriginProtection()
 		for _, origin := range o.TrustedOrigins {
@@ -212,7 +217,7 @@ func (a *Authenticator) Issue(ctx context.Context, userID string, o IssueOptions
 	if err != nil {
 		return "", nil, err
 	}
-	key, err := generate(a.opts.Prefix)
+	key, err := keyformat.Generate(a.opts.Prefix)
 	if err != nil {
 		return "", nil, err
 	}
@@ -258,7 +263,7 @@ func (a *Authenticator) create(ctx context.Context, key, userID string, created 
 	if userID == "" {
 		return nil, errors.New("tokenauth: empty user ID")
 	}
-	id, err := newID()
+	id, err := keyformat.NewID()
 	if err != nil {
 		return nil, err
 	}
@@ -309,22 +314,22 @@ func (a *Authenticator) Verify(ctx context.Context, key string) (Principal, erro
 	if !a.wellFormed(key) {
 		return Principal{}, ErrInvalidToken
 	}
-	return a.lookup(ctx, a.opts.Hasher.Digest(key), new([2]boundedCtx))
+	return a.lookup(ctx, a.opts.Hasher.Digest(key), new([2]deadline.Context))
 }
 
 // wellFormed reports whether key has the shape of a token this
 // Authenticator accepts, before any store is asked.
 func (a *Authenticator) wellFormed(key string) bool {
-	return parse(a.opts.Prefix, key) == nil ||
-		a.opts.AcceptLegacyKeys && isLegacyKey(key) ||
-		a.opts.AcceptUUIDKeys && isUUIDKey(key)
+	return keyformat.Valid(a.opts.Prefix, key) ||
+		a.opts.AcceptLegacyKeys && keyformat.IsLegacy(key) ||
+		a.opts.AcceptUUIDKeys && keyformat.IsUUID(key)
 }
 
 // lookup finds the token with the given digest and checks it. The store
 // and loader calls are bounded by bounds[0] and bounds[1], unused until
 // then: the middleware keeps them in its request context.
-func (a *Authenticator) lookup(ctx context.Context, digest []byte, bounds *[2]boundedCtx) (Principal, error) {
-	t, err := a.find(bounds[0].bind(ctx, a.opts.StoreTimeout), digest)
+func (a *Authenticator) lookup(ctx context.Context, digest []byte, bounds *[2]deadline.Context) (Principal, error) {
+	t, err := a.find(bounds[0].Bind(ctx, a.opts.StoreTimeout), digest)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -338,7 +343,7 @@ func (a *Authenticator) lookup(ctx context.Context, digest []byte, bounds *[2]bo
 	}
 	p := Principal{Token: t}
 	if a.opts.UserLoader != nil {
-		if p.User, err = a.loadUser(bounds[1].bind(ctx, a.opts.StoreTimeout), t.UserID); err != nil {
+		if p.User, err = a.loadUser(bounds[1].Bind(ctx, a.opts.StoreTimeout), t.UserID); err != nil {
 			return Principal{}, err
 		}
 	}
@@ -346,8 +351,8 @@ func (a *Authenticator) lookup(ctx context.Context, digest []byte, bounds *[2]bo
 	return p, nil
 }
 
-func (a *Authenticator) find(ctx *boundedCtx, digest []byte) (*Token, error) {
-	defer ctx.release()
+func (a *Authenticator) find(ctx *deadline.Context, digest []byte) (*Token, error) {
+	defer ctx.Release()
 	t, err := a.store.Find(ctx, digest)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -360,8 +365,8 @@ func (a *Authenticator) find(ctx *boundedCtx, digest []byte) (*Token, error) {
 	return t, nil
 }
 
-func (a *Authenticator) loadUser(ctx *boundedCtx, userID string) (any, error) {
-	defer ctx.release()
+func (a *Authenticator) loadUser(ctx *deadline.Context, userID string) (any, error) {
+	defer ctx.Release()
 	u, err := a.opts.UserLoader(ctx, userID)
 	switch {
 	case errors.Is(err, ErrUserInactive) || errors.Is(err, ErrNotFound):
@@ -370,28 +375,6 @@ func (a *Authenticator) loadUser(ctx *boundedCtx, userID string) (any, error) {
 		return nil, a.storeError(ctx.Context, "load user", err)
 	}
 	return u, nil
-}
-
-// touch records a use of t, to be written in the background, if the last
-// recorded one is older than the touch interval. With IdleTimeout the use
-// slides ExpiresAt forward, never past MaxExpiresAt.
-func (a *Authenticator) touch(t *Token, now time.Time) {
-	if a.opts.TouchInterval < 0 || now.Sub(t.LastUsedAt) < a.opts.TouchInterval {
-		return
-	}
-	use := TokenUse{ID: t.ID, LastUsed: now.UTC().Truncate(time.Microsecond)}
-	if a.opts.IdleTimeout > 0 && !t.ExpiresAt.IsZero() {
-		use.ExpiresAt = a.slide(now, t.MaxExpiresAt)
-	}
-	a.uses.record(use)
-}
-
-// Close writes the token uses not yet written. Call it when the service
-// shuts down, after http.Server.Shutdown, so that no last-used time or
-// sliding expiry is lost; uses recorded after Close are not written.
-func (a *Authenticator) Close() error {
-	a.uses.close()
-	return nil
 }
 
 // Revoke deletes the token with the given ID. It returns ErrNotFound if
@@ -483,7 +466,7 @@ func (a *Authenticator) Rotate(ctx context.Context, old *Token, grace time.Durat
 		// expiry is its deadline.
 		deadline = old.ExpiresAt
 	}
-	key, err := generate(a.opts.Prefix)
+	key, err := keyformat.Generate(a.opts.Prefix)
 	if err != nil {
 		return "", nil, err
 	}
@@ -537,14 +520,21 @@ func (a *Authenticator) expire(ctx context.Context, t *Token, at time.Time) erro
 	if err := a.store.Create(sctx, early); err != nil && !errors.Is(err, ErrExists) {
 		// The old key stopped early: the safe way to fail, and the new
 		// key works.
-		a.log.failure(ctx, slog.LevelWarn, "keep rotated token for its grace period", err)
+		a.log.Failure(ctx, slog.LevelWarn, "keep rotated token for its grace period", err)
 	}
 	return nil
+}
+
+// bound returns ctx limited by StoreTimeout and the function that releases
+// it.
+func (a *Authenticator) bound(ctx context.Context) (context.Context, func()) {
+	d := new(deadline.Context).Bind(ctx, a.opts.StoreTimeout)
+	return d, d.Release
 }
 
 // storeError logs a store failure made on behalf of ctx and wraps it as
 // ErrUnavailable.
 func (a *Authenticator) storeError(ctx context.Context, op string, err error) error {
-	a.log.failure(ctx, slog.LevelError, op, err)
+	a.log.Failure(ctx, slog.LevelError, op, err)
 	return unavailable(err)
 }

@@ -3,6 +3,8 @@ package tokenauth
 import (
 	"context"
 	"crypto/sha256"
+
+	"github.com/go-tokenauth/tokenauth/internal/deadline"
 )
 
 // Principal is who a request authenticated as: the token and, when the
@@ -24,7 +26,7 @@ type principalCtx struct {
 	context.Context
 	p      Principal
 	digest [sha256.Size]byte
-	bounds [2]boundedCtx
+	bounds [2]deadline.Context
 }
 
 func (c *principalCtx) Value(key any) any {

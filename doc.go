@@ -14,8 +14,9 @@
 //	auth, err := tokenauth.New(store, tokenauth.Options{})
 //	key, _, err := auth.Issue(ctx, "42", tokenauth.IssueOptions{Name: "cli"})
 //
-//	mux.Handle("GET /api/orders/", auth.Require(ordersHandler))
-//	// in the handler:
+//	mux.Handle("/api/", auth.Require()(api))                // every route under /api/
+//	mux.Handle("POST /admin/", auth.Require("admin")(admin)) // and a scope
+//	// in a handler:
 //	tok, _ := tokenauth.FromContext(r.Context()) // tok.UserID == "42"
 //
 // Clients send "Authorization: Token <key>" (the keyword, "Bearer" and other
@@ -24,9 +25,13 @@
 // 403 for missing scopes, and 503 with Retry-After when the store is down,
 // so that clients never discard a good token during an outage.
 //
-// Errors are sentinels wrapped with %w; Classify maps them to a status and
-// a client-safe message, and ErrorHandler renders them. Subpackages:
-// memstore (in memory), tokenauthtest (test helpers and the Store suite);
-// the stores/, adapters/ and cmd/ modules hold everything that needs a
-// third-party dependency.
+// Check is the one decision behind the middleware, the logout handlers and
+// the framework adapters. Errors are sentinels wrapped with %w; Classify
+// maps them to a status and a client-safe message, and ErrorHandler
+// renders them.
+//
+// Packages of this module: login (the login endpoint and its throttling),
+// memstore (in memory), cachestore (a cache in front of any Store) and
+// tokenauthtest (test helpers and the Store suite). The stores/, adapters/
+// and cmd/ modules hold everything that needs a third-party dependency.
 package tokenauth

@@ -3,6 +3,8 @@ package tokenauth
 import (
 	"errors"
 	"net/http"
+
+	"github.com/go-tokenauth/tokenauth/internal/authheader"
 )
 
 // Errors returned by Check, Verify and friends. Check them with errors.Is:
@@ -11,12 +13,12 @@ import (
 var (
 	// ErrNoCredentials: the request carries no credentials for this
 	// authenticator (no header, another scheme, no cookie or query value).
-	ErrNoCredentials = errors.New("tokenauth: authentication credentials were not provided")
+	ErrNoCredentials = authheader.ErrNoCredentials
 	// ErrMalformedHeader: the credentials cannot be read: the keyword
 	// alone, a key with spaces or invalid characters, or a duplicated
 	// cookie. Classify tells the cases apart in Django REST Framework's
 	// words.
-	ErrMalformedHeader = errors.New("tokenauth: invalid token header")
+	ErrMalformedHeader = authheader.ErrMalformed
 	// ErrInvalidToken: the key is malformed, unknown or revoked.
 	ErrInvalidToken = errors.New("tokenauth: invalid token")
 	// ErrExpired: the token was issued but its expiry has passed. It wraps
@@ -44,9 +46,9 @@ var (
 // The cases of ErrMalformedHeader, and a cross-site request authenticated
 // by a cookie.
 var (
-	errHeaderNoKey        = &wrapErr{msg: "tokenauth: invalid token header: no credentials provided", base: ErrMalformedHeader}
-	errHeaderSpaces       = &wrapErr{msg: "tokenauth: invalid token header: token string should not contain spaces", base: ErrMalformedHeader}
-	errHeaderInvalidChars = &wrapErr{msg: "tokenauth: invalid token header: token string should not contain invalid characters", base: ErrMalformedHeader}
+	errHeaderNoKey        = authheader.ErrNoKey
+	errHeaderSpaces       = authheader.ErrSpaces
+	errHeaderInvalidChars = authheader.ErrInvalidChars
 	errDuplicateCookie    = &wrapErr{msg: "tokenauth: invalid token cookie: sent more than once", base: ErrMalformedHeader}
 	errCrossOrigin        = errors.New("tokenauth: cross-origin request authenticated by a cookie")
 )

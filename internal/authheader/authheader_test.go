@@ -1,4 +1,4 @@
-package tokenauth
+package authheader
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-func TestParseAuthorization(t *testing.T) {
+func TestParse(t *testing.T) {
 	kw := []string{"Token"}
 	cases := []struct {
 		in  string
@@ -20,22 +20,22 @@ func TestParseAuthorization(t *testing.T) {
 		{"\x0b\x0cToken\r\n\tabc \t", false, "abc", nil},
 		{"tOkEn abc", false, "abc", nil},
 		{"Tokens abc", false, "", ErrNoCredentials},
-		{"Token", false, "", errHeaderNoKey},
-		{"Token a b", false, "", errHeaderSpaces},
-		{"Token a\x00", false, "", errHeaderInvalidChars},
-		{"Token a\x7f", false, "", errHeaderInvalidChars},
-		{"Token \xc3\x28", false, "", errHeaderInvalidChars},
+		{"Token", false, "", ErrNoKey},
+		{"Token a b", false, "", ErrSpaces},
+		{"Token a\x00", false, "", ErrInvalidChars},
+		{"Token a\x7f", false, "", ErrInvalidChars},
+		{"Token \xc3\x28", false, "", ErrInvalidChars},
 		{"Token é", false, "é", nil},
 		{"abc", false, "", ErrNoCredentials},
 		{"abc", true, "abc", nil},
-		{"abc def", true, "", errHeaderSpaces},
+		{"abc def", true, "", ErrSpaces},
 	}
 	for _, tc := range cases {
-		key, err := parseAuthorization(tc.in, kw, tc.raw)
+		key, err := Parse(tc.in, kw, tc.raw)
 		assert.Equal(t, tc.key, key, "%q", tc.in)
 		assert.Equal(t, tc.err, err, "%q", tc.in)
 		if tc.err != nil && tc.err != ErrNoCredentials {
-			assert.ErrorIs(t, err, ErrMalformedHeader, "%q", tc.in)
+			assert.ErrorIs(t, err, ErrMalformed, "%q", tc.in)
 		}
 	}
 }

@@ -1,4 +1,6 @@
-package tokenauth
+// Package failurelog logs the failures of a store: at most one line a
+// second per level, with a count of those held back.
+package failurelog
 
 import (
 	"context"
@@ -7,12 +9,12 @@ import (
 	"time"
 )
 
-// failureLog writes store and loader failures. During an outage every
+// Log writes store and loader failures. During an outage every
 // request fails alike, so it writes at most one line a second and says how
 // many it held back; a call whose client has hung up says nothing about
 // the store and is logged at debug level, so that anyone closing
 // connections early cannot fill an operator's error log.
-type failureLog struct {
+type Log struct {
 	logger *slog.Logger
 	// Errors and warnings (failed bookkeeping writes) have a budget each,
 	// so that a warning never hides the first error of an outage.
@@ -25,12 +27,13 @@ type budget struct {
 	suppressed atomic.Int64
 }
 
-func newFailureLog(logger *slog.Logger) *failureLog {
-	return &failureLog{logger: logger}
+// New returns a Log writing to logger.
+func New(logger *slog.Logger) *Log {
+	return &Log{logger: logger}
 }
 
-// failure logs that op failed with err on behalf of ctx.
-func (l *failureLog) failure(ctx context.Context, level slog.Level, op string, err error) {
+// Failure logs that op failed with err on behalf of ctx.
+func (l *Log) Failure(ctx context.Context, level slog.Level, op string, err error) {
 	if ctx.Err() != nil {
 		l.logger.LogAttrs(ctx, slog.LevelDebug, "tokenauth: store call ended by the client",
 			slog.String("op", op), slog.String("error", err.Error()))

@@ -1,4 +1,6 @@
-package tokenauth
+// Package deadline bounds a call with a timeout that costs nothing until
+// the callee waits.
+package deadline
 
 import (
 	"context"
@@ -7,13 +9,13 @@ import (
 	"time"
 )
 
-// boundedCtx is ctx limited by StoreTimeout, for one store or loader call.
-// Unlike context.WithTimeout it starts no timer until a callee asks for
-// Done: a store that answers from memory (memstore, a cache hit) never
-// does, so the bound costs it nothing, while a store that waits on the
-// network gets a real deadline. The middleware keeps one inside its
-// request context, so that it needs no allocation of its own.
-type boundedCtx struct {
+// Context is a parent context limited by a timeout, for one call. Unlike
+// context.WithTimeout it starts no timer until the callee asks for Done: a
+// callee that answers from memory never does, so the bound costs it
+// nothing, while one that waits on the network gets a real deadline. Its
+// zero value is ready for Bind, so a caller can keep one inside a larger
+// allocation.
+type Context struct {
 	context.Context
 	deadline time.Time // zero: no bound
 
@@ -23,8 +25,8 @@ type boundedCtx struct {
 	cancel  context.CancelFunc
 }
 
-// bind sets b up to bound parent by timeout (none if not positive).
-func (b *boundedCtx) bind(parent context.Context, timeout time.Duration) *boundedCtx {
+// Bind sets b up to bound parent by timeout (none if not positive).
+func (b *Context) Bind(parent context.Context, timeout time.Duration) *Context {
 	b.Context = parent
 	if timeout > 0 {
 		b.deadline = time.Now().Add(timeout)
@@ -32,30 +34,31 @@ func (b *boundedCtx) bind(parent context.Context, timeout time.Duration) *bounde
 	return b
 }
 
-func (b *boundedCtx) start() {
+func (b *Context) start() {
 	if b.deadline.IsZero() {
-		b.inner, b.cancel = b.Context, func() {}
+		// No timer, but Release must still end what a callee kept.
+		b.inner, b.cancel = context.WithCancel(b.Context)
 	} else {
 		b.inner, b.cancel = context.WithDeadline(b.Context, b.deadline)
 	}
 	b.started.Store(true)
 }
 
-func (b *boundedCtx) Deadline() (time.Time, bool) {
+func (b *Context) Deadline() (time.Time, bool) {
 	if d, ok := b.Context.Deadline(); ok && (b.deadline.IsZero() || d.Before(b.deadline)) {
 		return d, true
 	}
 	return b.deadline, !b.deadline.IsZero()
 }
 
-func (b *boundedCtx) Done() <-chan struct{} {
+func (b *Context) Done() <-chan struct{} {
 	b.once.Do(b.start)
 	return b.inner.Done()
 }
 
 // Err answers without starting a timer, for stores that check Err but
 // never wait on Done.
-func (b *boundedCtx) Err() error {
+func (b *Context) Err() error {
 	if b.started.Load() {
 		return b.inner.Err()
 	}
@@ -68,9 +71,9 @@ func (b *boundedCtx) Err() error {
 	return nil
 }
 
-// release stops the timer, if one was started. A callee that kept b sees
+// Release stops the timer, if one was started. A callee that kept b sees
 // it canceled.
-func (b *boundedCtx) release() {
+func (b *Context) Release() {
 	b.once.Do(func() {
 		b.inner, b.cancel = canceled, func() {}
 		b.started.Store(true)
@@ -85,10 +88,3 @@ var canceled = func() context.Context {
 	cancel()
 	return ctx
 }()
-
-// bound returns ctx limited by StoreTimeout and the function that releases
-// it.
-func (a *Authenticator) bound(ctx context.Context) (context.Context, func()) {
-	b := new(boundedCtx).bind(ctx, a.opts.StoreTimeout)
-	return b, b.release
-}
