@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/internal/failurelog"
 	"github.com/go-tokenauth/tokenauth/login/internal/form"
 )
 
@@ -58,7 +59,7 @@ type Handler struct {
 	refuseOverMax bool
 	timeout       time.Duration
 	logger        *slog.Logger
-	errors        *errorLog
+	log           *failurelog.Log
 	now           func() time.Time
 }
 
@@ -105,7 +106,7 @@ func New(a *tokenauth.Authenticator, checker CredentialChecker, opts Options) (*
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.errors = &errorLog{logger: h.logger, now: h.now}
+	h.log = failurelog.New(h.logger)
 	if h.limiter == nil {
 		var err error
 		if h.limiter, err = NewMemoryLimiter(MemoryLimiterOptions{Now: opts.Now}); err != nil {
@@ -241,15 +242,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, userID string) {
 
 // fail answers an outage with 503 and Retry-After, and logs it: at debug
 // level when the client hung up, which says nothing about the service,
-// else at most once a second.
+// else at most once a second. err is already masked.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, op string, err error) {
-	ctx := r.Context()
-	if ctx.Err() != nil {
-		h.logger.LogAttrs(ctx, slog.LevelDebug, "tokenauth/login: client went away",
-			slog.String("op", op), slog.String("error", err.Error()))
-	} else {
-		h.errors.log(ctx, "tokenauth/login: "+op+" failed", slog.String("error", err.Error()))
-	}
+	h.log.Failure(r.Context(), slog.LevelError, "login: "+op, err)
 	if !errors.Is(err, tokenauth.ErrUnavailable) {
 		err = fmt.Errorf("%w: %w", tokenauth.ErrUnavailable, err)
 	}

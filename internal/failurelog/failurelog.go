@@ -4,6 +4,7 @@ package failurelog
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -34,7 +35,9 @@ func New(logger *slog.Logger) *Log {
 
 // Failure logs that op failed with err on behalf of ctx.
 func (l *Log) Failure(ctx context.Context, level slog.Level, op string, err error) {
-	if ctx.Err() != nil {
+	// A canceled request is a client that went away; a deadline that
+	// passed is a store too slow to answer, which the operator must see.
+	if errors.Is(ctx.Err(), context.Canceled) {
 		l.logger.LogAttrs(ctx, slog.LevelDebug, "tokenauth: store call ended by the client",
 			slog.String("op", op), slog.String("error", err.Error()))
 		return

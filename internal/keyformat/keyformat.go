@@ -136,10 +136,7 @@ func Valid(prefix, key string) bool {
 	body, sum := rest[:bodyLen], rest[bodyLen:]
 	var want [checksumLen]byte
 	encodeChecksum(&want, checksum(prefix, body))
-	if string(want[:]) != sum {
-		return false
-	}
-	return true
+	return string(want[:]) == sum
 }
 
 // IsLegacy reports whether key has the form of a Django REST Framework
