@@ -73,7 +73,7 @@ func TestReplicas(t *testing.T) {
 		p, err := b.auth.Verify(ctx, key)
 		require.NoError(t, err)
 		assert.Equal(t, tok.ID, p.Token.ID)
-		assert.True(t, p.Token.HasScope("read"))
+		assert.True(t, p.Token.HasScopes("read"))
 	})
 
 	t.Run("a revocation on one is seen by the other within the cache TTL", func(t *testing.T) {
