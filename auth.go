@@ -494,18 +494,21 @@ func (a *Authenticator) Rotate(ctx context.Context, old *Token, grace time.Durat
 }
 
 // expire brings t's expiry forward to at, through the store's Expirer or
-// else by storing t again with the earlier expiry.
+// else by storing t again with the earlier expiry. A store that wraps
+// another (a cache) is an Expirer whatever it wraps, and says
+// errors.ErrUnsupported when the wrapped store is not one.
 func (a *Authenticator) expire(ctx context.Context, t *Token, at time.Time) error {
 	sctx, cancel := a.bound(ctx)
 	defer cancel()
 	if e, ok := a.store.(Expirer); ok {
 		switch err := e.Expire(sctx, t.ID, at); {
+		case err == nil:
+			return nil
 		case errors.Is(err, ErrNotFound):
 			return ErrNotFound
-		case err != nil:
+		case !errors.Is(err, errors.ErrUnsupported):
 			return a.storeError(ctx, "expire", err)
 		}
-		return nil
 	}
 	if err := a.Revoke(ctx, t.ID); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -1069,6 +1070,66 @@ func TestRotateKeepsExpiryPolicy(t *testing.T) {
 		assert.ErrorIs(t, err, tokenauth.ErrExpired)
 		assert.Equal(t, 1, s.Len(), "nothing issued")
 	})
+}
+
+// expirerStore is a store whose Expire answers err, as a store wrapping
+// another (a cache) does.
+type expirerStore struct {
+	*memstore.Store
+	err   error
+	calls atomic.Int64
+}
+
+func (s *expirerStore) Expire(ctx context.Context, id string, at time.Time) error {
+	s.calls.Add(1)
+	return s.err
+}
+
+// Rotate's grace period goes through the store's Expirer, and falls back
+// to replacing the record only when the Expirer says it cannot.
+func TestRotateGraceExpirerErrors(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		err     error
+		wantErr error // from Rotate; nil: the fallback ran
+	}{
+		{"unsupported falls back", fmt.Errorf("cachestore: wrapped store: %w", errors.ErrUnsupported), nil},
+		{"gone", tokenauth.ErrNotFound, tokenauth.ErrInvalidToken},
+		{"outage", errors.New("connection refused"), tokenauth.ErrUnavailable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tokenauthtest.NewClock()
+			s := &expirerStore{Store: memstore.New(), err: tc.err}
+			logger, _ := logBuffer()
+			a, err := tokenauth.New(s, tokenauth.Options{Now: c.Now, Logger: logger})
+			require.NoError(t, err)
+			oldKey, _, err := a.Issue(ctx, "1", tokenauth.IssueOptions{})
+			require.NoError(t, err)
+			p, err := a.Verify(ctx, oldKey)
+			require.NoError(t, err)
+
+			newKey, _, err := a.Rotate(ctx, p.Token, time.Minute)
+			assert.EqualValues(t, 1, s.calls.Load(), "the Expirer is asked first")
+			if tc.wantErr != nil {
+				assert.ErrorIs(t, err, tc.wantErr)
+				assert.Equal(t, 1, s.Len(), "the new token is undone")
+				_, err = a.Verify(ctx, oldKey)
+				assert.NoError(t, err, "the old token is left as it was")
+				return
+			}
+			require.NoError(t, err)
+			c.Advance(time.Minute - time.Millisecond)
+			_, err = a.Verify(ctx, oldKey)
+			assert.NoError(t, err, "within the grace period")
+			c.Advance(time.Millisecond)
+			_, err = a.Verify(ctx, oldKey)
+			assert.ErrorIs(t, err, tokenauth.ErrExpired, "at its end")
+			_, err = a.Verify(ctx, newKey)
+			assert.NoError(t, err)
+		})
+	}
 }
 
 // With a grace period the old key keeps working for a while, so that

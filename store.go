@@ -60,7 +60,9 @@ type ExpiredDeleter interface {
 // Expirer is implemented by stores that can bring a token's expiry
 // forward, for Rotate's grace period: ExpiresAt and MaxExpiresAt become at
 // where they are later or unset. It returns ErrNotFound if the token is
-// gone. Rotate falls back to replacing the record on other stores.
+// gone. Rotate falls back to replacing the record on other stores, and
+// when Expire returns an error wrapping errors.ErrUnsupported (a store
+// that wraps one without Expirer).
 type Expirer interface {
 	Expire(ctx context.Context, id string, at time.Time) error
 }

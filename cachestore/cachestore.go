@@ -2,28 +2,39 @@
 // in memory in front of another Store, so that the hot path of a service
 // running on many replicas rarely reaches the shared database.
 //
-// Use it when every request would otherwise read a database or Redis that
-// several replicas share, and a revocation made by another replica may take
-// a few seconds to be noticed. Skip it over memstore, which is memory
-// already, and wherever a revocation must take effect everywhere at once.
-//
 //	cache, err := cachestore.New(shared, cachestore.Options{TTL: 10 * time.Second})
 //	if err != nil {
 //		return err
 //	}
+//	defer cache.Close()
 //	auth, err := tokenauth.New(cache, tokenauth.Options{})
 //
-// The revocation bound: a token revoked by another process (another
-// replica, an admin tool writing to the store directly) is still accepted
-// by this process for up to Options.TTL, 30 seconds by default. Choose the
-// TTL as the longest delay you accept.
+// The revocation bound. When the wrapped store is a tokenauth.Watcher
+// (redisstore; sqlstore where it has an invalidation channel), the cache
+// watches it: a token revoked, logged out or rotated by any process
+// (another replica, the CLI) is dropped here as soon as the store's event
+// arrives, a few milliseconds after the change. Options.TTL bounds the delay
+// only while the channel is down: when it breaks, the cache logs it, calls
+// Options.OnWatch, and until it has subscribed again either keeps
+// answering from memory for up to the TTL (the default) or, with
+// Options.BypassWhileUnwatched, asks the wrapped store on every lookup. It
+// resubscribes with backoff, and drops every entry once subscribed, as it
+// may have missed events meanwhile. A connection that dies silently is
+// noticed within the store's own health check (2 seconds for redisstore);
+// events lost in that window are bounded by the TTL too.
+//
+// Over a store that is no Watcher, a token revoked by another process is
+// still accepted by this process for up to Options.TTL, 30 seconds by
+// default: choose the TTL as the longest delay you accept. Skip the cache
+// over memstore, which is memory already.
 //
 // Its other guarantees:
 //
 //   - A revocation, rotation or touch made through this Store (and so
 //     through an Authenticator built on it) drops the token's entry before
 //     it returns: this process never serves it stale afterwards, and a
-//     lookup begun after it never shares a store call begun before it.
+//     lookup begun after it never shares a store call begun before it. An
+//     event from the wrapped store does the same.
 //   - Digests the wrapped store did not know are remembered for
 //     Options.NegativeTTL (5 seconds by default), so that a flood of bad
 //     tokens does not reach the database. A token created by another
@@ -54,7 +65,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
@@ -70,13 +83,35 @@ type Options struct {
 
 	// TTL is how long a found token is answered from the cache before the
 	// wrapped store is asked again. It bounds how long a revocation made by
-	// another process goes unnoticed here. Default 30 seconds.
+	// another process goes unnoticed here, when the wrapped store is no
+	// tokenauth.Watcher or its channel is down. Default 30 seconds.
 	TTL time.Duration
 
 	// NegativeTTL is how long a digest the wrapped store did not know is
 	// answered "not found" from the cache. Default 5 seconds; a negative
 	// value turns negative caching off.
 	NegativeTTL time.Duration
+
+	// BypassWhileUnwatched, over a store that is a tokenauth.Watcher,
+	// sends every lookup to the wrapped store while the cache is not
+	// subscribed to its events (before the first subscription and while
+	// the channel is down), so that no revocation is ever seen late, at
+	// the price of the store's load. By default the cache keeps answering
+	// for up to TTL meanwhile. It has no effect over other stores.
+	BypassWhileUnwatched bool
+
+	// OnWatch, when set, is called as the cache's subscription to the
+	// wrapped store's events changes: with true and a nil error each time
+	// it is established, with false and the error each time it breaks or
+	// an attempt to establish it fails. Export it as a metric (a gauge of
+	// watching, a counter of errors): while false, revocations by other
+	// processes take up to TTL to be seen here. It is called from the
+	// watching goroutine and must not block.
+	OnWatch func(watching bool, err error)
+
+	// Logger receives a line when the subscription breaks and when it is
+	// back. Default slog.Default().
+	Logger *slog.Logger
 
 	// Now is the clock, for tests. Default time.Now.
 	Now func() time.Time
@@ -89,7 +124,8 @@ type Stats struct {
 	// NegativeHits counts lookups answered "not found" from the cache.
 	NegativeHits uint64
 	// Misses counts lookups that waited for the wrapped store, including
-	// those that shared a concurrent lookup's store call.
+	// those that shared a concurrent lookup's store call and those sent
+	// to it while unwatched (Options.BypassWhileUnwatched).
 	Misses uint64
 	// Evictions counts entries dropped before their TTL to make room for
 	// others; a steady rate means Size is too small.
@@ -101,7 +137,8 @@ type Stats struct {
 // Store is a tokenauth.Store that answers Find from memory when it can and
 // passes everything else to the store it wraps, dropping the entries that
 // a change makes stale. List passes straight through. It is safe for
-// concurrent use; the zero value is not usable, call New.
+// concurrent use; the zero value is not usable, call New, and Close when
+// done.
 type Store struct {
 	inner       tokenauth.Store
 	ttl         time.Duration
@@ -109,11 +146,16 @@ type Store struct {
 	now         func() time.Time
 	seed        maphash.Seed
 	shards      []shard
+	bypassed    atomic.Uint64 // lookups sent to the wrapped store unwatched
+
+	watch watchState
 }
 
 var (
 	_ tokenauth.Store          = (*Store)(nil)
 	_ tokenauth.ExpiredDeleter = (*Store)(nil)
+	_ tokenauth.Expirer        = (*Store)(nil)
+	_ tokenauth.BatchToucher   = (*Store)(nil)
 )
 
 const (
@@ -126,9 +168,16 @@ const (
 	minShardSize = 256
 )
 
-// New returns a Store in front of s. It returns an error wrapping
-// tokenauth.ErrInvalidOptions when s is nil or Size or TTL is negative.
+// New returns a Store in front of s. When s is a tokenauth.Watcher, New
+// starts a goroutine that watches it, until Close. It returns an error
+// wrapping tokenauth.ErrInvalidOptions when s is nil or Size or TTL is
+// negative.
 func New(s tokenauth.Store, opts Options) (*Store, error) {
+	return newStore(s, opts, defaultMinBackoff, defaultMaxBackoff)
+}
+
+// newStore is New with the resubscription delays, for tests.
+func newStore(s tokenauth.Store, opts Options, minBackoff, maxBackoff time.Duration) (*Store, error) {
 	if s == nil {
 		return nil, fmt.Errorf("%w: cachestore: store is nil", tokenauth.ErrInvalidOptions)
 	}
@@ -161,7 +210,18 @@ func New(s tokenauth.Store, opts Options) (*Store, error) {
 		}
 		c.shards[i] = newShard(found)
 	}
+	if w, ok := s.(tokenauth.Watcher); ok {
+		c.startWatching(w, opts, minBackoff, maxBackoff)
+	}
 	return c, nil
+}
+
+// Close stops watching the wrapped store's events; the cache goes on
+// working as over a store that is no Watcher. It does not close the
+// wrapped store. Call it when the service shuts down.
+func (c *Store) Close() error {
+	c.stopWatching()
+	return nil
 }
 
 // shard returns the shard that holds digest.
@@ -177,6 +237,10 @@ func (c *Store) shard(digest []byte) *shard {
 func (c *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if c.watch.bypassing() {
+		c.bypassed.Add(1)
+		return c.inner.Find(ctx, digest)
 	}
 	sh := c.shard(digest)
 	now := c.now()
@@ -275,16 +339,67 @@ func (c *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 	return n, err
 }
 
-// forgetID drops the entry of the token with the given ID, and keeps
-// lookups in progress from caching it.
-func (c *Store) forgetID(id string) {
+// Expire passes through to the wrapped store when it implements
+// tokenauth.Expirer, and drops the token's entry. Otherwise it returns an
+// error wrapping errors.ErrUnsupported, on which the Authenticator's
+// Rotate falls back to replacing the record.
+func (c *Store) Expire(ctx context.Context, id string, at time.Time) error {
+	e, ok := c.inner.(tokenauth.Expirer)
+	if !ok {
+		return fmt.Errorf("cachestore: the wrapped %T does not implement tokenauth.Expirer: %w", c.inner, errors.ErrUnsupported)
+	}
+	err := e.Expire(ctx, id, at)
+	c.forgetID(id)
+	return err
+}
+
+// TouchBatch records the uses in the wrapped store, in one call when it
+// implements tokenauth.BatchToucher and one Touch per use otherwise, and
+// drops the tokens' entries.
+func (c *Store) TouchBatch(ctx context.Context, uses []tokenauth.TokenUse) error {
+	var err error
+	if b, ok := c.inner.(tokenauth.BatchToucher); ok {
+		err = b.TouchBatch(ctx, uses)
+	} else {
+		var errs []error
+		for _, u := range uses {
+			if err := c.inner.Touch(ctx, u.ID, u.LastUsed, u.ExpiresAt); err != nil && !errors.Is(err, tokenauth.ErrNotFound) {
+				errs = append(errs, err)
+			}
+		}
+		err = errors.Join(errs...)
+	}
+	ids := make([]string, len(uses))
+	for i, u := range uses {
+		ids[i] = u.ID
+	}
+	c.forgetID(ids...)
+	return err
+}
+
+// forgetID drops the entries of the tokens with the given IDs, and keeps
+// lookups in progress from caching them.
+func (c *Store) forgetID(ids ...string) {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		if e := sh.byID[id]; e != nil {
-			sh.remove(e)
+		for _, id := range ids {
+			if e := sh.byID[id]; e != nil {
+				sh.remove(e)
+			}
 		}
 		sh.detachFlights()
+		sh.mu.Unlock()
+	}
+}
+
+// forgetAll drops every entry, and keeps lookups in progress from caching
+// what they find.
+func (c *Store) forgetAll() {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		sh.clear()
 		sh.mu.Unlock()
 	}
 }
@@ -305,7 +420,7 @@ func (c *Store) forgetUser(userID string) {
 
 // Stats returns the Store's counters.
 func (c *Store) Stats() Stats {
-	var s Stats
+	s := Stats{Misses: c.bypassed.Load()}
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()

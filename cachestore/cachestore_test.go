@@ -27,9 +27,10 @@ type innerStore struct {
 	finds, touches atomic.Int64
 	// gate, when set, holds every Find after it has read the store, until
 	// the gate is closed or the caller's context ends.
-	gate   chan struct{}
-	err    error // returned by Find when set
-	panics bool  // Find panics when set
+	gate     chan struct{}
+	err      error // returned by Find when set
+	panics   bool  // Find panics when set
+	touchErr error // returned by Touch when set
 }
 
 func (s *innerStore) Find(ctx context.Context, digest []byte) (*tokenauth.Token, error) {
@@ -53,6 +54,9 @@ func (s *innerStore) Find(ctx context.Context, digest []byte) (*tokenauth.Token,
 
 func (s *innerStore) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
 	s.touches.Add(1)
+	if s.touchErr != nil {
+		return s.touchErr
+	}
 	return s.Store.Touch(ctx, id, lastUsed, expiresAt)
 }
 

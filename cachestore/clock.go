@@ -44,3 +44,10 @@ func (k *clock) remove(e *entry) {
 	k.slots[last] = nil
 	k.slots = k.slots[:last]
 }
+
+// reset frees every slot.
+func (k *clock) reset() {
+	clear(k.slots)
+	k.slots = k.slots[:0]
+	k.hand = 0
+}

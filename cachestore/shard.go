@@ -171,3 +171,14 @@ func (sh *shard) forgetExpired(before time.Time) {
 		}
 	}
 }
+
+// clear drops every entry and detaches every lookup in progress. sh.mu
+// must be held.
+func (sh *shard) clear() {
+	clear(sh.entries)
+	clear(sh.byID)
+	clear(sh.byUser)
+	sh.found.reset()
+	sh.notFound.reset()
+	sh.detachFlights()
+}

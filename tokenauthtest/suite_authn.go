@@ -46,8 +46,9 @@ func (c *raceClock) advance(d time.Duration) { c.ticks.Add(int64(d)) }
 // that each token was successfully touched with.
 type touchLog struct {
 	tokenauth.Store
-	mu     sync.Mutex
-	latest map[string]touched
+	mu       sync.Mutex
+	latest   map[string]touched
+	inFlight atomic.Int64 // touches begun and not yet recorded
 }
 
 type touched struct {
@@ -58,6 +59,8 @@ type touched struct {
 // Touch waits up to 200µs, as a network would, so that concurrent touches
 // reach the store in any order, then records what the store accepted.
 func (l *touchLog) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
+	l.inFlight.Add(1)
+	defer l.inFlight.Add(-1)
 	time.Sleep(rand.N(200 * time.Microsecond))
 	err := l.Store.Touch(ctx, id, lastUsed, expiresAt)
 	if err == nil {
@@ -235,18 +238,31 @@ func (r *race) useConcurrently(procs []*tokenauth.Authenticator, key string, tok
 		}
 		close(start)
 		wg.Wait()
-		// Uses are written in the background, within a second.
-		want := log.get(tok.ID)
-		for deadline := time.Now().Add(3 * time.Second); want.n < round+2 && time.Now().Before(deadline); want = log.get(tok.ID) {
-			time.Sleep(time.Millisecond)
+		// Uses are written in the background, within a second. The store
+		// is read while no touch is under way, so that the log and the
+		// store agree on what was written.
+		var want touched
+		var got *tokenauth.Token
+		var err error
+		settled := false
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if want = log.get(tok.ID); want.n < round+2 || log.inFlight.Load() > 0 {
+				continue
+			}
+			got, err = log.Store.Find(r.ctx, tok.Digest)
+			if settled = log.get(tok.ID).n == want.n && log.inFlight.Load() == 0; settled {
+				break
+			}
 		}
-		got, err := log.Store.Find(r.ctx, tok.Digest)
 		switch {
 		case err != nil:
 			r.fail("Find: %v", err)
 			return
 		case want.n < round+2:
 			r.fail("after %d rounds of concurrent uses the token was touched only %d times", round+1, want.n)
+			return
+		case !settled:
+			r.fail("after %d rounds of concurrent uses, touches went on for 3 s", round+1)
 			return
 		case !sameTime(got.LastUsedAt, want.lastUsed) || !sameTime(got.ExpiresAt, want.expires):
 			r.fail("after %d concurrent touches: LastUsedAt %v, ExpiresAt %v; want the latest written, %v and %v",

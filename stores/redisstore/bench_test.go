@@ -45,9 +45,9 @@ func BenchmarkMiddleware(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			h := a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+			h := a.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 			r := httptest.NewRequest(http.MethodGet, "/api/protected/", nil)
-			r.Header.Set("Authorization", a.Keyword()+" "+key)
+			r.Header.Set("Authorization", "Token "+key)
 			w := &discardWriter{h: http.Header{}}
 			b.ReportAllocs()
 			b.ResetTimer()

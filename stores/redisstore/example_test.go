@@ -39,7 +39,7 @@ func Example() {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/me", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /api/me", auth.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, _ := tokenauth.FromContext(r.Context())
 		_, _ = w.Write([]byte("hello " + tok.UserID + "\n"))
 	})))

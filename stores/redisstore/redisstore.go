@@ -4,8 +4,14 @@
 //
 // Tokens expire natively: Redis deletes each token Options.Retention after
 // its expiry, so no clean-up job is needed. Every change that touches more
-// than one key (create, delete, revoke-all, touch) is one Lua script: one
-// round trip, applied atomically. Find, the hot path, is one HMGET.
+// than one key (create, delete, revoke-all, touch, expire) is one Lua
+// script: one round trip, applied atomically. Find, the hot path, is one
+// HMGET.
+//
+// The Store is a tokenauth.Watcher: every revocation and early expiry is
+// published on a Redis pub/sub channel by the script that makes it, so a
+// cachestore in front of the store on each replica drops the token at
+// once rather than after its TTL.
 //
 // All keys of a Store share one Redis Cluster hash tag, so that those
 // scripts work on a cluster: the whole store lives in one hash slot, on
@@ -64,9 +70,17 @@ type Store struct {
 	// (Redis deadlines are milliseconds), and as text for touchScript.
 	retention     int64
 	retentionText string
+	// watchPing is how long Watch waits for a message before it pings
+	// the server, and then for the answer.
+	watchPing time.Duration
 }
 
-var _ tokenauth.Store = (*Store)(nil)
+var (
+	_ tokenauth.Store        = (*Store)(nil)
+	_ tokenauth.Watcher      = (*Store)(nil)
+	_ tokenauth.Expirer      = (*Store)(nil)
+	_ tokenauth.BatchToucher = (*Store)(nil)
+)
 
 // New returns a Store that keeps tokens through client. It returns an
 // error wrapping tokenauth.ErrInvalidOptions when client is nil.
@@ -74,7 +88,7 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: redisstore: client is nil", tokenauth.ErrInvalidOptions)
 	}
-	s := &Store{client: client, prefix: withHashTag(opts.Prefix)}
+	s := &Store{client: client, prefix: withHashTag(opts.Prefix), watchPing: defaultWatchPing}
 	retention := opts.Retention
 	switch {
 	case retention == 0:
@@ -168,8 +182,9 @@ end
 return 1
 `)
 
-// deleteScript deletes one token. KEYS: id. ARGV: prefix, id.
-var deleteScript = redis.NewScript(`
+// deleteScript deletes one token and publishes the change. KEYS: id.
+// ARGV: prefix, id.
+var deleteScript = redis.NewScript(publishChanged + `
 local digest = redis.call('GET', KEYS[1])
 if not digest then return 0 end
 redis.call('DEL', KEYS[1])
@@ -178,18 +193,22 @@ local user = redis.call('HGET', tk, 'user')
 if not user then return 0 end
 redis.call('DEL', tk)
 redis.call('SREM', ARGV[1] .. 'u:' .. user, ARGV[2])
+changed(ARGV[1], ARGV[2], user)
 return 1
 `)
 
-// deleteUserScript deletes every token of a user and returns how many
-// there were. KEYS: user. ARGV: prefix.
-var deleteUserScript = redis.NewScript(`
+// deleteUserScript deletes every token of a user, publishing each, and
+// returns how many there were. KEYS: user. ARGV: prefix, user ID.
+var deleteUserScript = redis.NewScript(publishChanged + `
 local n = 0
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local ik = ARGV[1] .. 'id:' .. id
   local digest = redis.call('GET', ik)
   if digest then
-    n = n + redis.call('DEL', ARGV[1] .. 't:' .. digest)
+    if redis.call('DEL', ARGV[1] .. 't:' .. digest) == 1 then
+      n = n + 1
+      changed(ARGV[1], id, ARGV[2])
+    end
     redis.call('DEL', ik)
   end
 end
@@ -308,7 +327,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // DeleteUser removes every token of the user, in one atomic step.
 func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
-	n, err := deleteUserScript.Run(ctx, s.client, []string{s.userKey(userID)}, s.prefix).Int()
+	n, err := deleteUserScript.Run(ctx, s.client, []string{s.userKey(userID)}, s.prefix, userID).Int()
 	if err != nil {
 		return 0, fmt.Errorf("redisstore: delete user: %w", err)
 	}
@@ -362,6 +381,48 @@ func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.T
 		return tokenauth.ErrNotFound
 	}
 	return nil
+}
+
+// touchBatchSize bounds the commands of one pipeline, and so the memory
+// a batch holds at once.
+const touchBatchSize = 512
+
+// TouchBatch records many uses, as Touch does each, in one pipeline per
+// touchBatchSize uses. Tokens that are gone are skipped.
+func (s *Store) TouchBatch(ctx context.Context, uses []tokenauth.TokenUse) error {
+	for len(uses) > 0 {
+		n := min(len(uses), touchBatchSize)
+		if err := s.touchPipeline(ctx, uses[:n]); err != nil {
+			return fmt.Errorf("redisstore: touch batch: %w", err)
+		}
+		uses = uses[n:]
+	}
+	return nil
+}
+
+// touchPipeline runs touchScript for each use in one round trip. The
+// script is called by its hash; if the server has lost it (a restart,
+// SCRIPT FLUSH), it is loaded and the whole pipeline sent again, which is
+// safe as a touch never moves a value backwards.
+func (s *Store) touchPipeline(ctx context.Context, uses []tokenauth.TokenUse) error {
+	for attempt := 0; ; attempt++ {
+		pipe := s.client.Pipeline()
+		cmds := make([]*redis.Cmd, len(uses))
+		for i, u := range uses {
+			cmds[i] = touchScript.EvalSha(ctx, pipe, []string{s.idKey(u.ID)},
+				s.prefix, encodeTime(u.LastUsed), encodeTime(u.ExpiresAt), s.retentionText)
+		}
+		_, err := pipe.Exec(ctx)
+		if err == nil {
+			return nil
+		}
+		if attempt > 0 || !slices.ContainsFunc(cmds, func(c *redis.Cmd) bool { return redis.HasErrorPrefix(c.Err(), "NOSCRIPT") }) {
+			return err
+		}
+		if err := touchScript.Load(ctx, s.client).Err(); err != nil {
+			return err
+		}
+	}
 }
 
 // deadline returns when Redis is to delete a token that expires at

@@ -38,6 +38,14 @@ func testClient(t testing.TB) redis.UniversalClient {
 	return c
 }
 
+// testAddr returns the address of the test server (the first node of a
+// cluster), or skips the test.
+func testAddr(t testing.TB) string {
+	t.Helper()
+	testClient(t)
+	return strings.Split(os.Getenv(addrEnv), ",")[0]
+}
+
 func randomHex(t testing.TB, n int) string {
 	t.Helper()
 	b := make([]byte, n)
@@ -95,8 +103,7 @@ func newTestStore(t testing.TB, opts redisstore.Options) (*redisstore.Store, red
 
 func newToken(t testing.TB, userID string) *tokenauth.Token {
 	t.Helper()
-	id, err := tokenauth.NewID()
-	require.NoError(t, err)
+	id := randomHex(t, 16)
 	digest := make([]byte, 32)
 	_, _ = rand.Read(digest)
 	return &tokenauth.Token{
