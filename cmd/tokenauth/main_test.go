@@ -131,6 +131,7 @@ func (d *testDB) verify(t *testing.T, key string, opts tokenauth.Options) (token
 	t.Helper()
 	a, err := tokenauth.New(d.store, opts)
 	require.NoError(t, err)
+	defer a.Close() // writes the use, as a service does at shutdown
 	return a.Verify(context.Background(), key)
 }
 
