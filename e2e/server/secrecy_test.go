@@ -19,9 +19,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 )
 
 // exchanged is one request of a flow and its answer, as the client saw it.
