@@ -3,8 +3,8 @@ package main
 import (
 	"cmp"
 	"errors"
-	"io/fs"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"regexp"
