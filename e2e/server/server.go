@@ -33,6 +33,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/login"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -86,10 +87,10 @@ func checkCredentials(_ context.Context, username, password string) (string, err
 	u, ok := users()[username]
 	if !ok {
 		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
-		return "", tokenauth.ErrBadCredentials
+		return "", login.ErrBadCredentials
 	}
 	if bcrypt.CompareHashAndPassword(u.hash, []byte(password)) != nil || !u.active {
-		return "", tokenauth.ErrBadCredentials
+		return "", login.ErrBadCredentials
 	}
 	return u.id, nil
 }
@@ -144,11 +145,11 @@ func start(t *testing.T, cfg config) *service {
 	}
 	auth, err := tokenauth.New(store, opts)
 	require.NoError(t, err)
-	limiter := tokenauth.NoLimit
+	limiter := login.NoLimit
 	if cfg.loginLimit {
 		limiter = nil // the default
 	}
-	login, err := tokenauth.NewLoginHandler(auth, tokenauth.CredentialCheckerFunc(checkCredentials), tokenauth.LoginOptions{Limiter: limiter})
+	lh, err := login.New(auth, login.CredentialCheckerFunc(checkCredentials), login.Options{Limiter: limiter, Logger: logger})
 	require.NoError(t, err)
 
 	api := http.NewServeMux()
@@ -159,11 +160,11 @@ func start(t *testing.T, cfg config) *service {
 	api.Handle("/api/logout/", auth.LogoutHandler())
 	api.Handle("/api/logoutall/", auth.LogoutAllHandler())
 	mux := http.NewServeMux()
-	mux.Handle("/api-token-auth/", login)
+	mux.Handle("/api-token-auth/", lh)
 	mux.Handle("GET /api/public/", auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"message": "public"})
 	})))
-	mux.Handle("/api/", auth.Require(api))
+	mux.Handle("/api/", auth.Require()(api))
 
 	srv := httptest.NewUnstartedServer(logRequests(logger, mux))
 	srv.Config.ReadHeaderTimeout = 10 * time.Second
