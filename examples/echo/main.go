@@ -123,7 +123,7 @@ func newApp(ctx context.Context, dbPath string) (_ *app, err error) {
 // an http.Server of run's, so echo's banner never shows.
 func (a *app) routes() http.Handler {
 	e := echo.New()
-	e.Use(middleware.Logger(), middleware.Recover())
+	e.Use(middleware.RequestLogger(), middleware.Recover())
 	e.Any("/api-token-auth/", echo.WrapHandler(a.login))
 	e.GET("/api/public/", public, echoauth.Optional(a.auth))
 
