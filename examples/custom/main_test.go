@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -13,9 +14,17 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/go-tokenauth/tokenauth"
 )
+
+func TestMain(m *testing.M) {
+	// These tests check behaviour, not hash strength: a hash of bcrypt's
+	// lowest cost makes each login fast, under the race detector too.
+	admin.hash, _ = bcrypt.GenerateFromPassword([]byte("admin"), bcrypt.MinCost)
+	os.Exit(m.Run())
+}
 
 // start serves the example's handler on a fresh database.
 func start(t *testing.T) (*app, *httptest.Server) {
