@@ -145,6 +145,7 @@ func start(t *testing.T, cfg config) *service {
 	}
 	auth, err := tokenauth.New(store, opts)
 	require.NoError(t, err)
+	t.Cleanup(func() { auth.Close() }) // before the database closes
 	limiter := login.NoLimit
 	if cfg.loginLimit {
 		limiter = nil // the default

@@ -82,7 +82,8 @@ Listening on %[2]s
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return <-shutdown
+	// Write the token uses not yet written, before the database closes.
+	return errors.Join(<-shutdown, app.auth.Close())
 }
 
 // app holds the database, the Authenticator and the login endpoint.

@@ -92,7 +92,8 @@ Listening on %[4]s
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return <-shutdown
+	// Write the token uses not yet written, before the database closes.
+	return errors.Join(<-shutdown, app.auth.Close())
 }
 
 // app is the service: its database, users, Authenticator and login
