@@ -1,65 +1,197 @@
-// Command echo is the quickstart's service written with echo v4: the same
-// routes, answers, demo users, flags and SQLite default (echo.db), with
-// echoauth's middleware in front of echo handlers:
+// Command echo is an echo (v4) service with token authentication through
+// tokenauth's echoauth adapter: a login endpoint, a protected and a public
+// route, logout and logout-all, tokens in a SQLite file (echo.db). It
+// prints a token for the demo user alice (password "password") and curl
+// lines to try:
 //
-//	go run ./examples/echo
-//
-// The shared host side in ../internal/demoapp serves the echo.Echo with its
-// own http.Server, so echo's banner (printed by Echo.Start) never shows,
-// and logs each request once with log/slog, never with its token: no echo
-// logger middleware is added.
+//	go run ./examples/echo    # in the tokenauth repository
+//	go run .                  # in a copy of this folder
 package main
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/adapters/echoauth"
-	"github.com/go-tokenauth/tokenauth/examples/internal/demoapp"
+	"github.com/go-tokenauth/tokenauth/login"
+	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
+	_ "modernc.org/sqlite" // the SQLite driver sqlstore opens "sqlite:" DSNs with
 )
 
-func main() { demoapp.Main(run) }
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8000", "`address` to listen on")
+	db := flag.String("db", "echo.db", "SQLite `file` of tokens, created on first start")
+	flag.Parse()
 
-// run is the whole program, for tests: it serves until ctx is canceled.
-func run(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg, err := demoapp.ParseFlags("echo", args, stdout)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *addr, *db, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "echo:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx is canceled, then lets requests in flight finish.
+func run(ctx context.Context, addr, dbPath string, out io.Writer) error {
+	app, err := newApp(ctx, dbPath)
 	if err != nil {
 		return err
 	}
-	return demoapp.Run(ctx, cfg, stdout, routes)
+	defer app.db.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	key, _, err := app.auth.Issue(ctx, alice.ID, tokenauth.IssueOptions{Name: "demo", TTL: 24 * time.Hour})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	fmt.Fprintf(out, `alice's token (password "password"): %s
+  curl -H "Authorization: Token %[1]s" %[2]s/api/protected/
+  curl -d username=alice -d password=password %[2]s/api-token-auth/
+Listening on %[2]s
+`, key, base)
+
+	srv := &http.Server{Handler: app.routes(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second}
+	shutdown := make(chan error, 1)
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		shutdown <- srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	// Write the token uses not yet written, before the database closes.
+	return errors.Join(<-shutdown, app.auth.Close())
 }
 
-// routes maps the API. The login, logout and sign-up handlers answer
-// other methods themselves (405 with DRF's body), so they take Any method.
-// The middleware is set per route: on an echo Group, it would also run
-// for unknown paths under the group's prefix, turning their 404 into 401.
-func routes(app *demoapp.App) http.Handler {
-	a := app.Auth
-	e := echo.New()
-	e.Any("/api-token-auth/", echoauth.Login(app.Login))
+// app holds the database, the Authenticator and the login endpoint.
+type app struct {
+	db    *sql.DB
+	auth  *tokenauth.Authenticator
+	login http.Handler
+}
 
-	api := e.Group("/api")
-	api.Any("/signup/", echo.WrapHandler(app.SignupHandler()))
-	api.GET("/public/", public, echoauth.Optional(a))
-	api.GET("/protected/", protected, echoauth.Require(a))
-	api.Any("/logout/", echoauth.Logout(a), echoauth.Require(a))
-	api.Any("/logoutall/", echoauth.LogoutAll(a), echoauth.Require(a))
+func newApp(ctx context.Context, dbPath string) (_ *app, err error) {
+	db, tokens, err := sqlstore.Open(ctx, "sqlite:"+dbPath, sqlstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
+	if err := tokens.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	auth, err := tokenauth.New(tokens, tokenauth.Options{UserLoader: loadUser})
+	if err != nil {
+		return nil, err
+	}
+	lh, err := login.New(auth, login.CredentialCheckerFunc(checkCredentials), login.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &app{db: db, auth: auth, login: lh}, nil
+}
+
+// routes maps the API. Every /api/ route but the public one is in a group
+// that requires a token, and takes any method: the token is checked first,
+// as DRF checks it before it dispatches on the method, so a request
+// without one gets 401 where a wrong method would get 405. The server is
+// an http.Server of run's, so echo's banner never shows.
+func (a *app) routes() http.Handler {
+	e := echo.New()
+	e.Use(middleware.RequestLogger(), middleware.Recover())
+	e.Any("/api-token-auth/", echo.WrapHandler(a.login))
+	e.GET("/api/public/", public, echoauth.Optional(a.auth))
+
+	api := e.Group("/api", echoauth.Require(a.auth))
+	api.Any("/protected/", protected, allow(http.MethodGet))
+	api.Any("/logout/", echo.WrapHandler(a.auth.LogoutHandler()))
+	api.Any("/logoutall/", echo.WrapHandler(a.auth.LogoutAllHandler()))
 	return e
 }
 
-// protected answers {"message":"ok","user":"alice"}; Require has loaded
-// the user, through demoapp's UserLoader, which refuses inactive users.
+// protected answers {"message":"ok","user":"alice"}.
 func protected(c echo.Context) error {
-	u, _ := echoauth.User[*demoapp.User](c)
-	return c.JSON(http.StatusOK, demoapp.Protected(u))
+	u, _ := echoauth.User[*user](c)
+	return c.JSON(http.StatusOK, echo.Map{"message": "ok", "user": u.Username})
 }
 
-// public answers anyone; a request with a valid token also learns whose it
-// is, and one with a bad token gets 401, as in DRF.
+// public answers anyone. A bad token still gets 401, as in DRF.
 func public(c echo.Context) error {
-	u, _ := echoauth.User[*demoapp.User](c)
-	return c.JSON(http.StatusOK, demoapp.Public(u))
+	return c.JSON(http.StatusOK, echo.Map{"message": "public"})
+}
+
+// allow answers other methods with DRF's 405.
+func allow(methods ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if !slices.Contains(methods, c.Request().Method) {
+				c.Response().Header().Set("Allow", strings.Join(methods, ", "))
+				return c.JSON(http.StatusMethodNotAllowed, echo.Map{"detail": `Method "` + c.Request().Method + `" not allowed.`})
+			}
+			return next(c)
+		}
+	}
+}
+
+// user is an account. A real service keeps its users in its database (see
+// the quickstart's users table); this one has alice alone.
+type user struct {
+	ID, Username string
+	hash         []byte
+}
+
+var alice = &user{ID: "1", Username: "alice", hash: mustHash("password")}
+
+func mustHash(password string) []byte {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		panic(err)
+	}
+	return h
+}
+
+// checkCredentials is the login endpoint's CredentialChecker. It compares
+// the password whatever the username, so that an unknown user takes as
+// long as a wrong password.
+func checkCredentials(_ context.Context, username, password string) (string, error) {
+	ok := bcrypt.CompareHashAndPassword(alice.hash, []byte(password)) == nil
+	if !ok || username != alice.Username {
+		return "", login.ErrBadCredentials
+	}
+	return alice.ID, nil
+}
+
+// loadUser is the Authenticator's UserLoader. IDs are compared exactly:
+// "01" or " 1" is not alice.
+func loadUser(_ context.Context, userID string) (any, error) {
+	if userID != alice.ID {
+		return nil, tokenauth.ErrNotFound
+	}
+	return alice, nil
 }

@@ -1,128 +1,243 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"flag"
-	"fmt"
-	"net"
+	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
-	"github.com/go-tokenauth/tokenauth/examples/internal/demoapp"
-	"github.com/go-tokenauth/tokenauth/examples/internal/demotest"
+	"github.com/go-tokenauth/tokenauth"
 )
 
-// TestFlow walks the whole API over real HTTP: demo tokens, sign-up,
-// login, protected and public routes, logout, reuse of a revoked token.
-func TestFlow(t *testing.T) {
-	t.Setenv(demoapp.HMACKeyEnv, "")
-	key := make([]byte, 32)
-	_, err := rand.Read(key)
+func TestMain(m *testing.M) {
+	bcryptCost = bcrypt.MinCost // these tests check behaviour, not hash strength
+	os.Exit(m.Run())
+}
+
+// server is the quickstart's handler on a fresh database, with the demo
+// users' tokens.
+type server struct {
+	*httptest.Server
+	app        *app
+	alice, bob string
+}
+
+func start(t *testing.T) *server {
+	t.Helper()
+	ctx := context.Background()
+	a, err := newApp(ctx, filepath.Join(t.TempDir(), "test.db"), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	tests := []struct {
-		name string
-		args []string
-	}{
-		{name: "defaults"},
-		{name: "cache", args: []string{"-cache", "1m"}},
-		{name: "hmac", args: []string{"-hmac-key", hex.EncodeToString(key)}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { demotest.Flow(t, run, tt.args...) })
-	}
-}
-
-// TestRestart starts the server twice on one database.
-func TestRestart(t *testing.T) {
-	t.Setenv(demoapp.HMACKeyEnv, "")
-	demotest.Restart(t, run)
-}
-
-// TestLoginLimit checks that failed logins are throttled by default and
-// that -login-limit sets the limit.
-func TestLoginLimit(t *testing.T) {
-	t.Setenv(demoapp.HMACKeyEnv, "")
-	tests := []struct {
-		args  []string
-		limit int // failed logins before 429; 0 means never
-	}{
-		{limit: demoapp.DefaultLoginLimit},
-		{args: []string{"-login-limit", "2"}, limit: 2},
-		{args: []string{"-login-limit", "0"}},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprint(tt.args), func(t *testing.T) {
-			s := demotest.Start(t, run, filepath.Join(t.TempDir(), "limit.db"), append(tt.args, "-demo-users=false")...)
-			attempts := max(tt.limit, demoapp.DefaultLoginLimit) + 1
-			for i := range attempts {
-				r := s.Request(t, http.MethodPost, "/api-token-auth/", "", "username=mallory&password=guess"+fmt.Sprint(i))
-				if tt.limit > 0 && i >= tt.limit {
-					require.Equal(t, http.StatusTooManyRequests, r.Status, "attempt %d", i+1)
-					assert.NotEmpty(t, r.Header.Get("Retry-After"))
-					assert.Regexp(t, `^Request was throttled\. Expected available in \d+ seconds?\.$`, r.Body["detail"])
-					return
-				}
-				require.Equal(t, http.StatusBadRequest, r.Status, "attempt %d", i+1)
-			}
-			assert.Zero(t, tt.limit, "never throttled")
-		})
-	}
-}
-
-// TestNoDemoUsers checks -demo-users=false: no user is created, and the
-// banner shows how to sign up instead.
-func TestNoDemoUsers(t *testing.T) {
-	t.Setenv(demoapp.HMACKeyEnv, "")
-	s := demotest.Start(t, run, filepath.Join(t.TempDir(), "empty.db"), "-demo-users=false")
-	assert.Empty(t, s.AliceToken)
-	assert.Contains(t, s.Output(), "Sign up for a token")
-	assert.NotContains(t, s.Output(), "alice")
-	r := s.Request(t, http.MethodPost, "/api-token-auth/", "", "username=alice&password=password")
-	assert.Equal(t, http.StatusBadRequest, r.Status, "alice does not exist")
-}
-
-// TestCommandLine checks that bad command lines and settings fail before
-// serving, saying what to do.
-func TestCommandLine(t *testing.T) {
-	t.Setenv(demoapp.HMACKeyEnv, "")
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	t.Cleanup(func() { a.db.Close() })
+	alice, bob, err := a.demo(ctx)
 	require.NoError(t, err)
-	defer taken.Close()
+	s := &server{Server: httptest.NewServer(a.routes()), app: a, alice: alice, bob: bob}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// do sends a request with a token (if not empty) and a form body (if not
+// empty) and returns the status and body.
+func (s *server) do(t *testing.T, method, path, token string, form url.Values) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Token "+token)
+	}
+	resp, err := s.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body)
+}
+
+// token returns the "token" of a JSON body.
+func token(t *testing.T, body string) string {
+	t.Helper()
+	var v struct{ Token string }
+	require.NoError(t, json.Unmarshal([]byte(body), &v), body)
+	require.NotEmpty(t, v.Token, body)
+	return v.Token
+}
+
+const (
+	noCredentials = `{"detail":"Authentication credentials were not provided."}`
+	invalidToken  = `{"detail":"Invalid token."}`
+	inactive      = `{"detail":"User inactive or deleted."}`
+)
+
+// TestRoutes checks that the API is protected as DRF's IsAuthenticated
+// default protects it: without a valid token, every /api/ path but the
+// public ones gets 401, before a wrong method's 405 or an unknown path's
+// 404.
+func TestRoutes(t *testing.T) {
+	s := start(t)
 	tests := []struct {
-		name    string
-		args    []string
-		is      error  // errors.Is the result, if set
-		errText string // in the result's text, if set
-		out     string // in the output
+		name, method, path, token string
+		status                    int
+		body                      string // exact, if set
 	}{
-		{name: "help", args: []string{"-h"}, is: flag.ErrHelp, out: "Usage: quickstart [flags]"},
-		{name: "unknown flag", args: []string{"-nope"}, is: demoapp.ErrUsage, out: "flag provided but not defined: -nope"},
-		{name: "argument", args: []string{"serve"}, is: demoapp.ErrUsage, out: `unexpected argument "serve"; every setting is a flag`},
-		{name: "negative cache", args: []string{"-cache", "-1s"}, is: demoapp.ErrUsage, out: "-cache must not be negative"},
-		{name: "negative limit", args: []string{"-login-limit", "-1"}, is: demoapp.ErrUsage, out: "-login-limit must not be negative"},
-		{name: "bad hmac key", args: []string{"-hmac-key", "not-hex"}, is: demoapp.ErrUsage, out: "openssl rand -hex 32"},
-		{name: "bad dsn", args: []string{"-addr", "127.0.0.1:0", "-db", "oracle://db"}, errText: "-db: sqlstore: unrecognised DSN"},
-		{name: "port taken", args: []string{"-addr", taken.Addr().String(), "-db", filepath.Join(t.TempDir(), "x.db")},
-			errText: "pass a free address with -addr"},
+		{"protected", "GET", "/api/protected/", s.alice, 200, `{"message":"ok","user":"alice"}`},
+		{"inactive user", "GET", "/api/protected/", s.bob, 401, inactive},
+		{"no token", "GET", "/api/protected/", "", 401, noCredentials},
+		{"bad token", "GET", "/api/protected/", "tka_nope", 401, invalidToken},
+		{"wrong method, no token", "POST", "/api/protected/", "", 401, noCredentials},
+		{"wrong method", "POST", "/api/protected/", s.alice, 405, ""},
+		{"unknown path, no token", "GET", "/api/nothing/", "", 401, noCredentials},
+		{"unknown path", "GET", "/api/nothing/", s.alice, 404, ""},
+		{"logout by GET, no token", "GET", "/api/logout/", "", 401, noCredentials},
+		{"logout by GET", "GET", "/api/logout/", s.alice, 405, `{"detail":"Method \"GET\" not allowed."}`},
+		{"password by GET, no token", "GET", "/api/password/", "", 401, noCredentials},
+		{"public", "GET", "/api/public/", "", 200, `{"message":"public"}`},
+		{"public with a token", "GET", "/api/public/", s.alice, 200, `{"message":"public"}`},
+		{"public with a bad token", "GET", "/api/public/", "tka_nope", 401, invalidToken},
+		{"login by GET", "GET", "/api-token-auth/", "", 405, `{"detail":"Method \"GET\" not allowed."}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out bytes.Buffer
-			err := run(context.Background(), tt.args, &out)
-			require.Error(t, err)
-			if tt.is != nil {
-				assert.ErrorIs(t, err, tt.is)
+			status, body := s.do(t, tt.method, tt.path, tt.token, nil)
+			assert.Equal(t, tt.status, status, body)
+			if tt.body != "" {
+				assert.Equal(t, tt.body, body)
 			}
-			assert.Contains(t, err.Error(), tt.errText)
-			assert.Contains(t, out.String(), tt.out)
-			assert.NotContains(t, out.String(), "Listening on")
 		})
+	}
+}
+
+// TestSignupAndLogin creates a user, logs in, and logs out.
+func TestSignupAndLogin(t *testing.T) {
+	s := start(t)
+	carol := url.Values{"username": {"carol"}, "password": {"carol-secret"}}
+	status, body := s.do(t, "POST", "/api/signup/", "", carol)
+	require.Equal(t, 201, status, body)
+	first := token(t, body)
+	assert.Contains(t, body, `"user":"carol"`)
+
+	status, body = s.do(t, "POST", "/api/signup/", "", carol)
+	assert.Equal(t, 400, status)
+	assert.Equal(t, `{"username":["A user with that username already exists."]}`, body)
+	status, body = s.do(t, "POST", "/api/signup/", "", url.Values{"username": {"dave!"}, "password": {"short"}})
+	assert.Equal(t, 400, status)
+	assert.Contains(t, body, "Enter a valid username.")
+	assert.Contains(t, body, "This password is too short.")
+
+	status, body = s.do(t, "POST", "/api-token-auth/", "", carol)
+	require.Equal(t, 200, status, body)
+	second := token(t, body)
+	status, _ = s.do(t, "POST", "/api/logout/", second, nil)
+	assert.Equal(t, 204, status)
+	status, _ = s.do(t, "GET", "/api/protected/", second, nil)
+	assert.Equal(t, 401, status, "a logged-out token")
+	status, _ = s.do(t, "GET", "/api/protected/", first, nil)
+	assert.Equal(t, 200, status, "logout revokes one token")
+}
+
+// TestPasswordChange checks that changing the password revokes every
+// token of the user and hands back a new one.
+func TestPasswordChange(t *testing.T) {
+	s := start(t)
+	status, body := s.do(t, "POST", "/api-token-auth/", "", url.Values{"username": {"alice"}, "password": {"password"}})
+	require.Equal(t, 200, status, body)
+	other := token(t, body)
+
+	status, body = s.do(t, "POST", "/api/password/", s.alice, url.Values{"old_password": {"wrong"}, "new_password": {"new-secret"}})
+	assert.Equal(t, 400, status)
+	assert.Equal(t, `{"old_password":["Your old password was entered incorrectly."]}`, body)
+	status, body = s.do(t, "POST", "/api/password/", s.alice, url.Values{"old_password": {"password"}, "new_password": {"short"}})
+	assert.Equal(t, 400, status)
+	assert.Contains(t, body, "This password is too short.")
+
+	status, body = s.do(t, "POST", "/api/password/", s.alice, url.Values{"old_password": {"password"}, "new_password": {"new-secret"}})
+	require.Equal(t, 200, status, body)
+	fresh := token(t, body)
+	for _, old := range []string{s.alice, other} {
+		status, body = s.do(t, "GET", "/api/protected/", old, nil)
+		assert.Equal(t, 401, status, "a token issued before the change")
+		assert.Equal(t, invalidToken, body)
+	}
+	status, _ = s.do(t, "GET", "/api/protected/", fresh, nil)
+	assert.Equal(t, 200, status, "the token the change handed back")
+	status, _ = s.do(t, "POST", "/api-token-auth/", "", url.Values{"username": {"alice"}, "password": {"password"}})
+	assert.Equal(t, 400, status, "the old password")
+	status, _ = s.do(t, "POST", "/api-token-auth/", "", url.Values{"username": {"alice"}, "password": {"new-secret"}})
+	assert.Equal(t, 200, status, "the new password")
+}
+
+// TestLogoutOthers checks that "log out other sessions" keeps the
+// presenting token only, and logout-all keeps none.
+func TestLogoutOthers(t *testing.T) {
+	s := start(t)
+	aliceLogin := func() string {
+		status, body := s.do(t, "POST", "/api-token-auth/", "", url.Values{"username": {"alice"}, "password": {"password"}})
+		require.Equal(t, 200, status, body)
+		return token(t, body)
+	}
+	phone, laptop := aliceLogin(), aliceLogin()
+	status, _ := s.do(t, "POST", "/api/logout-others/", laptop, nil)
+	assert.Equal(t, 204, status)
+	for tok, want := range map[string]int{laptop: 200, phone: 401, s.alice: 401} {
+		status, _ = s.do(t, "GET", "/api/protected/", tok, nil)
+		assert.Equal(t, want, status)
+	}
+
+	tablet := aliceLogin()
+	status, _ = s.do(t, "POST", "/api/logoutall/", tablet, nil)
+	assert.Equal(t, 204, status)
+	for _, tok := range []string{laptop, tablet} {
+		status, _ = s.do(t, "GET", "/api/protected/", tok, nil)
+		assert.Equal(t, 401, status)
+	}
+}
+
+// TestNonCanonicalUserIDs checks that a token issued to "01", "+1" or
+// " 1" does not pass for user 1 (alice).
+func TestNonCanonicalUserIDs(t *testing.T) {
+	s := start(t)
+	for _, id := range []string{"01", "+1", " 1", "1 ", "1.0", "0x1"} {
+		t.Run(id, func(t *testing.T) {
+			key, _, err := s.app.auth.Issue(context.Background(), id, tokenauth.IssueOptions{})
+			require.NoError(t, err)
+			status, body := s.do(t, "GET", "/api/protected/", key, nil)
+			assert.Equal(t, 401, status)
+			assert.Equal(t, inactive, body)
+		})
+	}
+}
+
+// TestRestart checks that a second start on the same database keeps the
+// users and their tokens.
+func TestRestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "restart.db")
+	first, err := newApp(ctx, path, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	firstDemo, _, err := first.demo(ctx)
+	require.NoError(t, err)
+	require.NoError(t, first.db.Close())
+
+	second, err := newApp(ctx, path, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer second.db.Close()
+	secondDemo, _, err := second.demo(ctx)
+	require.NoError(t, err)
+	for _, key := range []string{firstDemo, secondDemo} {
+		p, err := second.auth.Verify(ctx, key)
+		require.NoError(t, err)
+		assert.Equal(t, "alice", p.User.(*user).Username)
 	}
 }

@@ -2,35 +2,35 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/go-tokenauth/tokenauth/examples/internal/demoapp"
-	"github.com/go-tokenauth/tokenauth/examples/internal/demotest"
 )
 
 // TestREADMETranscript replays the "Try it" transcript of
 // examples/README.md against the server: each curl line is sent and its
 // answer compared with the line below it, "tka_…" standing for any token.
-// $ALICE and $BOB are the printed demo tokens; "$ TOKEN=" takes the token
-// of the previous answer.
+// $ALICE and $BOB are the printed demo tokens; "$ NAME=tka_…" for any
+// other name takes the token of the previous answer.
 func TestREADMETranscript(t *testing.T) {
-	t.Setenv(demoapp.HMACKeyEnv, "")
 	readme, err := os.ReadFile("../README.md")
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Skip("no ../README.md: this folder was copied out of the tokenauth repository")
+	}
 	require.NoError(t, err)
 	m := regexp.MustCompile("(?s)### Try it\n.*?```console\n(.*?)```").FindSubmatch(readme)
 	require.NotNil(t, m, "examples/README.md has no transcript under \"### Try it\"")
 
-	s := demotest.Start(t, run, filepath.Join(t.TempDir(), "readme.db"))
-	vars := map[string]string{"ALICE": s.AliceToken, "BOB": s.BobToken}
+	s := start(t)
+	vars := map[string]string{"ALICE": s.alice, "BOB": s.bob}
 	var last string // the previous answer
 	steps := strings.Split(strings.TrimPrefix(string(m[1]), "$ "), "\n$ ")
 	require.Greater(t, len(steps), 5)
@@ -39,7 +39,7 @@ func TestREADMETranscript(t *testing.T) {
 		want = strings.TrimSuffix(want, "\n")
 		t.Run(command, func(t *testing.T) {
 			if name, _, ok := strings.Cut(command, "=tka_…"); ok {
-				if name == "TOKEN" {
+				if name != "ALICE" && name != "BOB" {
 					token := regexp.MustCompile(`"token":"(tka_\w+)"`).FindStringSubmatch(last)
 					require.NotNil(t, token, "no token in the previous answer: %s", last)
 					vars[name] = token[1]

@@ -22,7 +22,7 @@ func main() {
 	key, _, _ := auth.Issue(context.Background(), "alice", tokenauth.IssueOptions{Name: "demo"})
 	fmt.Println("token:", key)
 
-	http.Handle("GET /hello", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	http.Handle("/hello", auth.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, _ := tokenauth.FromContext(r.Context())
 		fmt.Fprintf(w, "hello, %s\n", tok.UserID)
 	})))

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +24,9 @@ import (
 // same, so the README cannot show code that does not compile.
 func TestREADMEShowsThisProgram(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Skip("no ../../README.md: this folder was copied out of the tokenauth repository")
+	}
 	require.NoError(t, err)
 	m := regexp.MustCompile("(?s)## A complete net/http program\n\n```go\n(.*?)```").FindSubmatch(readme)
 	require.NotNil(t, m, "README has no program section")

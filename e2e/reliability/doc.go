@@ -12,8 +12,8 @@
 //     one PostgreSQL or Redis store under load: a token revoked on one is
 //     refused there at once and on the other within the cache TTL.
 //   - TestCacheRevocationDuringLookup checks that a revocation through a
-//     cachestore is honoured at once even by a lookup that joins a store call
-//     begun before it.
+//     cachestore.Store is honoured at once even by a lookup that joins a
+//     store call begun before it.
 //   - TestUnknownTokenLookupByDigest shows that authenticating a
 //     well-formed but unknown token compares no secret: the store is asked
 //     once, by the token's digest, and nothing else runs.

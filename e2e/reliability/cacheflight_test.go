@@ -72,7 +72,7 @@ func TestCacheRevocationDuringLookup(t *testing.T) {
 			require.NoError(t, err)
 
 			store.mu.Lock()
-			store.digest = auth.Hasher().Digest(key)
+			store.digest = tokenauth.SHA256.Digest(key) // the default Hasher
 			store.mu.Unlock()
 			first := make(chan error, 1)
 			go func() { _, err := auth.Verify(ctx, key); first <- err }()

@@ -144,7 +144,7 @@ func TestOutage(t *testing.T) {
 				Logger:       newLogger(&logs),
 			})
 			require.NoError(t, err)
-			srv := httptest.NewServer(auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := httptest.NewServer(auth.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				tok, _ := tokenauth.FromContext(r.Context())
 				io.WriteString(w, tok.ID)
 			})))
@@ -201,7 +201,7 @@ func TestOutage(t *testing.T) {
 				assert.True(t, got.ExpiresAt.Equal(want.ExpiresAt), "ExpiresAt %v, want %v", got.ExpiresAt, want.ExpiresAt)
 			}
 			for u := 0; u < users; u++ {
-				list, err := auth.Store().List(ctx, fmt.Sprintf("user-%d", u))
+				list, err := auth.List(ctx, fmt.Sprintf("user-%d", u))
 				require.NoError(t, err)
 				assert.Len(t, list, perUser, "user-%d's tokens", u)
 			}

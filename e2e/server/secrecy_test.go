@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -22,8 +22,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-tokenauth/tokenauth/examples/internal/demoapp"
-	"github.com/go-tokenauth/tokenauth/examples/internal/demotest"
 	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 )
 
@@ -43,8 +41,6 @@ type flow struct {
 	// issued are the keys the server handed out, each with the index of
 	// the answer that carried it (-1: the banner).
 	issued map[string]int
-	// output is what the server printed before its logs: the banner.
-	output string
 }
 
 var keyPattern = regexp.MustCompile(`tka_[0-9A-Za-z]{49}`)
@@ -109,37 +105,30 @@ func form(kv ...string) string {
 	return v.Encode()
 }
 
-// Passwords the flows send, right or wrong. The demo users' password is
-// printed in the banner and is no secret; these are, and are distinctive
-// enough not to occur in any answer or log by chance.
+// Passwords the flows send, right or wrong, besides the demo users' (which
+// is no secret), each distinctive enough not to occur in any answer or log
+// by chance.
 const (
-	carolPassword = "carol-Secret-4f9"
 	wrongPassword = "wrong-Secret-8k2"
-	davePassword  = "dave-Secret-2m8"
-	shortPassword = "sh0rT"
 	nulPassword   = "nul\x00Secret-5h1"
 )
 
-var passwords = []string{carolPassword, wrongPassword, davePassword, shortPassword, nulPassword}
+var passwords = []string{carolPassword, wrongPassword, nulPassword}
 
-// walk runs a full flow: sign-ups and logins in every encoding, failed
-// ones, good, bad, revoked and reused keys on every route, logout and
-// logout everywhere.
-func (f *flow) walk(alice string) {
+// walk runs a full flow: logins in every encoding, failed ones, good, bad,
+// revoked and reused keys on every route, logout and logout everywhere.
+// alice and bob are the demo users' keys.
+func (f *flow) walk(alice, bob string) {
 	t := f.t
-	carol := f.key(f.do("sign-up", "POST", "/api/signup/", "", "", form("username", "carol", "password", carolPassword)))
-	f.do("sign-up taken", "POST", "/api/signup/", "", "", `{"username": "carol", "password": "`+davePassword+`"}`)
-	f.do("sign-up with a short password", "POST", "/api/signup/", "", "", form("username", "dave", "password", shortPassword))
-	f.do("sign-up with bad JSON", "POST", "/api/signup/", "", "", `{"username": "dave", "password": "`+davePassword)
-
 	carolForm := form("username", "carol", "password", carolPassword)
-	login := f.key(f.do("login (form)", "POST", "/api-token-auth/", "", "", carolForm))
+	carol := f.key(f.do("login (form)", "POST", "/api-token-auth/", "", "", carolForm))
+	login := f.key(f.do("login (form, again)", "POST", "/api-token-auth/", "", "", carolForm))
 	f.key(f.do("login (JSON)", "POST", "/api-token-auth/", "", "", `{"username": "carol", "password": "`+carolPassword+`"}`))
 	ct, body := multipartBody(t, "username", "carol", "password", carolPassword)
 	f.key(f.do("login (multipart)", "POST", "/api-token-auth/", "", ct, body))
 	f.do("login with a wrong password", "POST", "/api-token-auth/", "", "", form("username", "carol", "password", wrongPassword))
 	f.do("login of an unknown user", "POST", "/api-token-auth/", "", "", form("username", "nobody", "password", wrongPassword))
-	f.do("login of an inactive user", "POST", "/api-token-auth/", "", "", form("username", "bob", "password", demoapp.DemoPassword))
+	f.do("login of an inactive user", "POST", "/api-token-auth/", "", "", form("username", "bob", "password", demoPassword))
 	f.do("login with a blank password", "POST", "/api-token-auth/", "", "", `{"username": "carol", "password": ""}`)
 	f.do("login with a NUL", "POST", "/api-token-auth/", "", "", form("username", "carol", "password", nulPassword))
 	f.do("login with bad JSON", "POST", "/api-token-auth/", "", "", `{"username": "carol", "password": "`+carolPassword+`"`)
@@ -153,7 +142,7 @@ func (f *flow) walk(alice string) {
 		f.do("a key with a typo", "GET", "/api/protected/", k[:10]+"0"+k[11:], "", "")
 		f.do("a key twice", "GET", "/api/protected/", k+" "+k, "", "")
 	}
-	f.do("an inactive user's key", "GET", "/api/protected/", f.banner(t, "bob"), "", "")
+	f.do("an inactive user's key", "GET", "/api/protected/", bob, "", "")
 	f.do("no key", "GET", "/api/protected/", "", "", "")
 
 	f.do("logout", "POST", "/api/logout/", login, "", "")
@@ -162,13 +151,6 @@ func (f *flow) walk(alice string) {
 	f.do("logout everywhere", "POST", "/api/logoutall/", carol, "", "")
 	f.do("a key revoked everywhere", "GET", "/api/public/", carol, "", "")
 	f.do("logout everywhere again", "POST", "/api/logoutall/", carol, "", "")
-}
-
-// banner returns the demo key of user from the banner the server printed.
-func (f *flow) banner(t *testing.T, user string) string {
-	m := regexp.MustCompile(`(?m)^` + user + ` token[^:]*: (\S+)$`).FindStringSubmatch(f.output)
-	require.NotNil(t, m, "%s's key in the banner", user)
-	return m[1]
 }
 
 // check asserts that no log line and no answer holds a secret: any key
@@ -214,8 +196,8 @@ func (f *flow) check(logs string, hmacKey []byte) {
 		if keyPattern.MatchString(e.body) {
 			assert.Equal(t, "no-store", e.header.Get("Cache-Control"), "%s: an answer carrying a key", e.what)
 		}
-		if strings.HasPrefix(e.what, "login") || strings.HasPrefix(e.what, "sign-up") {
-			assert.Equal(t, "no-store", e.header.Get("Cache-Control"), "%s: every login and sign-up answer", e.what)
+		if strings.HasPrefix(e.what, "login") {
+			assert.Equal(t, "no-store", e.header.Get("Cache-Control"), "%s: every login answer", e.what)
 		}
 	}
 }
@@ -225,7 +207,6 @@ func (f *flow) check(logs string, hmacKey []byte) {
 // show a key (but to whom it was issued), a digest or a password, and that
 // answers carrying a key are marked Cache-Control: no-store.
 func TestSecrecy(t *testing.T) {
-	t.Setenv(demoapp.HMACKeyEnv, "")
 	hmacKey := make([]byte, 32)
 	_, err := rand.Read(hmacKey)
 	require.NoError(t, err)
@@ -238,14 +219,10 @@ func TestSecrecy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := []string{"-login-limit", "0"}
-			if tt.key != nil {
-				args = append(args, "-hmac-key", hex.EncodeToString(tt.key))
-			}
-			s := demotest.Start(t, run, filepath.Join(t.TempDir(), "secrecy.db"), args...)
-			f := &flow{t: t, base: s.URL, issued: map[string]int{}, output: s.Output()}
-			f.issued[s.AliceToken], f.issued[s.BobToken] = -1, -1 // printed once, in the banner
-			f.walk(s.AliceToken)
+			s := start(t, config{dsn: filepath.Join(t.TempDir(), "secrecy.db"), hmacKey: tt.key})
+			f := &flow{t: t, base: s.URL, issued: map[string]int{}}
+			f.issued[s.AliceToken], f.issued[s.BobToken] = -1, -1 // issued outside the flow
+			f.walk(s.AliceToken, s.BobToken)
 			f.check(s.Logs(), tt.key)
 			for _, e := range f.seen {
 				assert.Less(t, e.status, 500, "%s: %s", e.what, e.body)
@@ -254,13 +231,12 @@ func TestSecrecy(t *testing.T) {
 	}
 }
 
-// TestSecrecyOutage runs the quickstart on PostgreSQL through a proxy,
+// TestSecrecyOutage runs the service on PostgreSQL through a proxy,
 // cuts the database off in the middle of a flow and restores it: every
 // answer meanwhile is a 503 with Retry-After, and neither the failures
 // logged nor the answers hold a key, a digest, a password or the
 // database's password.
 func TestSecrecyOutage(t *testing.T) {
-	t.Setenv(demoapp.HMACKeyEnv, "")
 	dsn := os.Getenv("TOKENAUTH_TEST_POSTGRES_DSN")
 	if dsn == "" {
 		t.Skip("the outage needs PostgreSQL: set TOKENAUTH_TEST_POSTGRES_DSN to a test database's URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
@@ -268,8 +244,8 @@ func TestSecrecyOutage(t *testing.T) {
 	u, err := url.Parse(dsn)
 	require.NoError(t, err)
 
-	// A schema of its own, so that the quickstart's fixed table names meet
-	// no other test's.
+	// A schema of its own, so that the service's fixed table name meets no
+	// other test's.
 	admin, err := sql.Open("pgx", dsn)
 	require.NoError(t, err)
 	t.Cleanup(func() { admin.Close() })
@@ -299,17 +275,15 @@ func TestSecrecyOutage(t *testing.T) {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 
-	s := demotest.Start(t, run, u.String(), "-login-limit", "0")
-	f := &flow{t: t, base: s.URL, issued: map[string]int{}, output: s.Output()}
+	s := start(t, config{dsn: u.String()})
+	f := &flow{t: t, base: s.URL, issued: map[string]int{}}
 	f.issued[s.AliceToken], f.issued[s.BobToken] = -1, -1
-	login := f.key(f.do("login", "POST", "/api-token-auth/", "", "", form("username", "alice", "password", demoapp.DemoPassword)))
+	login := f.key(f.do("login", "POST", "/api-token-auth/", "", "", form("username", "alice", "password", demoPassword)))
 	f.do("protected", "GET", "/api/protected/", login, "", "")
 
 	proxy.Cut()
 	outage := len(f.seen)
-	f.do("login during the outage", "POST", "/api-token-auth/", "", "", form("username", "alice", "password", demoapp.DemoPassword))
-	f.do("login with a wrong password during the outage", "POST", "/api-token-auth/", "", "", form("username", "alice", "password", wrongPassword))
-	f.do("sign-up during the outage", "POST", "/api/signup/", "", "", form("username", "dave", "password", davePassword))
+	f.do("login during the outage", "POST", "/api-token-auth/", "", "", form("username", "alice", "password", demoPassword))
 	f.do("protected during the outage", "GET", "/api/protected/", login, "", "")
 	f.do("public during the outage", "GET", "/api/public/", s.AliceToken, "", "")
 	f.do("logout during the outage", "POST", "/api/logout/", login, "", "")
@@ -320,7 +294,7 @@ func TestSecrecyOutage(t *testing.T) {
 	}
 	proxy.Restore()
 
-	f.walk(s.AliceToken)
+	f.walk(s.AliceToken, s.BobToken)
 	logs := s.Logs()
 	assert.Contains(t, logs, "store failure", "the outage was logged")
 	assert.NotContains(t, logs, dbPassword)

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bufio"
@@ -15,9 +15,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/go-tokenauth/tokenauth/examples/internal/demoapp"
-	"github.com/go-tokenauth/tokenauth/examples/internal/demotest"
 )
 
 // noResponse stands for a connection the server closed without answering,
@@ -82,14 +79,13 @@ func post(path, contentType, body string) string {
 	return raw("POST "+path+" HTTP/1.1", headers, body)
 }
 
-// TestHostileInput sends the quickstart, over real TCP, what careless and
+// TestHostileInput sends the service, over real TCP, what careless and
 // hostile clients send: huge, malformed and duplicated headers, control
 // bytes and invalid UTF-8, keys of every wrong length, 10 MiB bodies,
 // truncated multipart, deeply nested JSON and wrong media types. No answer
 // is a 5xx, nothing panics, and the server keeps serving.
 func TestHostileInput(t *testing.T) {
-	t.Setenv(demoapp.HMACKeyEnv, "")
-	s := demotest.Start(t, run, filepath.Join(t.TempDir(), "hostile.db"), "-login-limit", "0")
+	s := start(t, config{dsn: filepath.Join(t.TempDir(), "hostile.db")})
 	require.NotEmpty(t, s.AliceToken)
 	addr := strings.TrimPrefix(s.URL, "http://")
 	get := func(headers ...string) string { return raw("GET /api/protected/ HTTP/1.1", headers, "") }
@@ -150,8 +146,7 @@ func TestHostileInput(t *testing.T) {
 	add("HTTP/0.9", "GET /api/protected/\r\n\r\n", 400, noResponse)
 	addHangUp("truncated headers", "GET /api/protected/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthoriz", noResponse, 400)
 
-	// Bodies. The login and sign-up endpoints read them; the others must
-	// ignore them.
+	// Bodies. The login endpoint reads them; the others must ignore them.
 	big := strings.Repeat("a", 10<<20)
 	const boundary = "XyZzY"
 	multipartType := "multipart/form-data; boundary=" + boundary
@@ -163,7 +158,7 @@ func TestHostileInput(t *testing.T) {
 	for _, ep := range []struct {
 		path  string
 		limit int
-	}{{"/api-token-auth/", 64 << 10}, {"/api/signup/", 16 << 10}} {
+	}{{"/api-token-auth/", 64 << 10}} {
 		path := ep.path
 		add(fmt.Sprintf("%s %d-deep JSON array", path, ep.limit/2-1), post(path, "application/json", deepArray(ep.limit/2-1)), 400)
 		add(fmt.Sprintf("%s %d-deep JSON object", path, (ep.limit-64)/6), post(path, "application/json", deepObject((ep.limit-64)/6)), 400)
@@ -205,7 +200,7 @@ func TestHostileInput(t *testing.T) {
 	add("protected: 10 MiB body ignored", raw("GET /api/protected/ HTTP/1.1",
 		[]string{alice, fmt.Sprintf("Content-Length: %d", len(big))}, big), 200)
 	add("logout: 10 MiB body, no token", post("/api/logout/", "application/json", big), 401)
-	for _, path := range []string{"/api-token-auth/", "/api/signup/", "/api/logout/", "/api/logoutall/"} {
+	for _, path := range []string{"/api-token-auth/", "/api/logout/", "/api/logoutall/"} {
 		add("PUT "+path, raw("PUT "+path+" HTTP/1.1", []string{"Content-Length: 2"}, "{}"), 401, 405)
 	}
 

@@ -91,7 +91,7 @@ func (s *spyStore) Touch(ctx context.Context, id string, lastUsed, expiresAt tim
 // Malformed keys (wrong length, alphabet or checksum) are refused before
 // any store call, from the key alone.
 func TestUnknownTokenLookupByDigest(t *testing.T) {
-	hmacKey := bytes.Repeat([]byte{0x5a}, tokenauth.MinHMACKeyLen)
+	hmacKey := bytes.Repeat([]byte{0x5a}, 32)
 	keyed, err := tokenauth.NewHMAC(hmacKey)
 	require.NoError(t, err)
 	tests := []struct {
@@ -114,7 +114,9 @@ func TestUnknownTokenLookupByDigest(t *testing.T) {
 			require.NoError(t, err)
 			_, _, err = auth.Issue(ctx, "alice", tokenauth.IssueOptions{})
 			require.NoError(t, err, "the store holds a token, so lookups have something to compare with")
-			unknown, err := tokenauth.Generate("")
+			elsewhere, err := tokenauth.New(memstore.New(), tokenauth.Options{})
+			require.NoError(t, err)
+			unknown, _, err := elsewhere.Issue(ctx, "alice", tokenauth.IssueOptions{}) // well-formed, unknown here
 			require.NoError(t, err)
 			spy.take()
 
@@ -136,7 +138,7 @@ func TestUnknownTokenLookupByDigest(t *testing.T) {
 			}
 
 			// The same over HTTP, through the middleware.
-			srv := httptest.NewServer(auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+			srv := httptest.NewServer(auth.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 			defer srv.Close()
 			req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
 			require.NoError(t, err)
