@@ -36,7 +36,11 @@ func TestServeCheckStop(t *testing.T) {
 
 	written, err := os.ReadFile(keys)
 	require.NoError(t, err)
-	assert.Len(t, strings.Fields(string(written)), 5)
+	lines := strings.Split(strings.TrimSuffix(string(written), "\n"), "\n")
+	require.Len(t, lines, 5)
+	for _, l := range lines {
+		assert.Regexp(t, `^Token tka_\w+$`, l, "one Authorization header value a line")
+	}
 
 	require.NoError(t, run(ctx, []string{"-mode", "memstore", "-keys", keys, "-check", url + "/"}, io.Discard))
 	err = run(ctx, []string{"-mode", "bare", "-keys", keys, "-check", url}, io.Discard)
