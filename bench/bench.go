@@ -292,6 +292,8 @@ func (s *Server) buildTokenauth(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// Closed first: the uses it has yet to write need the table.
+	s.onClose(a.Close)
 	if cfg.Mode == Gin {
 		r := newGin()
 		r.GET(Path, ginauth.Require(a), okGin)
