@@ -26,10 +26,6 @@ const (
 	slotBits   = 32 - shardBits
 	// maxSlots bounds a shard so that a ref plus one fits 32 bits.
 	maxSlots = 1<<slotBits - 1
-	// cacheSize is how many materialised tokens each shard keeps for
-	// Find, 16384 in all: Find returns them without a lock or an
-	// allocation.
-	cacheSize = 256
 )
 
 // ref names a record: its shard in the top bits, its slot below.
@@ -60,10 +56,9 @@ type Store struct {
 }
 
 type shard struct {
-	// cache holds the tokens Find materialised, by digest hash, each
-	// valid until a write to its record clears it; allocated by the first
-	// Find.
-	cache atomic.Pointer[[cacheSize]atomic.Pointer[tokenauth.Token]]
+	// cache holds the tokens Find materialised; allocated by the first
+	// Find in the shard.
+	cache atomic.Pointer[tokenCache]
 	// The padding keeps what every Find reads (cache) off the cache lines
 	// that lookups and writes change (mu), in this shard and the next.
 	_        [56]byte
@@ -102,13 +97,11 @@ func New() *Store {
 func (s *Store) hash(key string) uint64 { return maphash.String(s.seed, key) }
 
 // shardOf returns the shard of digest hash h: its top bits, where the
-// shard's table uses the low 32 and its cache the 8 above them.
+// shard's table uses the low 32 and its cache some above them.
 func (s *Store) shardOf(h uint64) (int, *shard) {
 	i := int(h >> (64 - shardBits))
 	return i, &s.shards[i]
 }
-
-func cacheIndex(h uint64) int { return int(h>>32) % cacheSize }
 
 func (s *Store) rec(r ref) *record { return &s.shards[r.shard()].recs[r.slot()] }
 
@@ -214,7 +207,7 @@ func (s *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, erro
 	_, sh := s.shardOf(h)
 	cache := sh.cache.Load()
 	if cache != nil {
-		if t := cache[cacheIndex(h)].Load(); t != nil && string(t.Digest) == string(digest) {
+		if t := cache.get(h, digest); t != nil {
 			return t, nil
 		}
 	}
@@ -226,19 +219,19 @@ func (s *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, erro
 	}
 	t := sh.recs[slot].token()
 	if cache == nil {
-		sh.cache.CompareAndSwap(nil, new([cacheSize]atomic.Pointer[tokenauth.Token]))
+		sh.cache.CompareAndSwap(nil, new(tokenCache))
 		cache = sh.cache.Load()
 	}
 	// Stored under the read lock: no write to this shard runs until it is
-	// released, and each write clears the entry of the record it changes.
-	cache[cacheIndex(h)].Store(t)
+	// released, and each write drops the token of the record it changes.
+	cache.put(h, t)
 	return t, nil
 }
 
 // forget drops the cached token of r's digest, under sh.mu.
 func (s *Store) forget(sh *shard, rec *record) {
 	if cache := sh.cache.Load(); cache != nil {
-		cache[cacheIndex(s.hash(rec.digest))].Store(nil)
+		cache.drop(s.hash(rec.digest), rec.digest)
 	}
 }
 
