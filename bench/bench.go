@@ -22,7 +22,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/labstack/echo/v4"
-	echomw "github.com/labstack/echo/v4/middleware"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/go-tokenauth/tokenauth"
@@ -70,6 +69,13 @@ const (
 	// EchoKeyAuth is echo's own KeyAuth middleware with a validator that
 	// looks the key up in a map, as a user of echo would write it.
 	EchoKeyAuth Mode = "echo-keyauth"
+	// JWTAuth is go-chi/jwtauth's Verifier and Authenticator checking an
+	// HS256 JWT sent as "Authorization: Bearer <jwt>": the stateless peer.
+	JWTAuth Mode = "jwtauth"
+	// PgxSelect is a bare handler that runs one indexed SELECT on the key's
+	// SHA-256 through a pgx pool per request: the floor of any token
+	// lookup in PostgreSQL, the peer of Postgres.
+	PgxSelect Mode = "pgx-select"
 	// Redis is tokenauth over redisstore, one HMGET per request.
 	Redis Mode = "redis"
 	// RedisCache is tokenauth over redisstore behind cachestore.
@@ -79,8 +85,8 @@ const (
 // Modes lists every mode. DefaultModes is the subset run.sh runs unless
 // told otherwise.
 var (
-	Modes        = []Mode{Bare, Memstore, PostgresCache, Postgres, SQLite, GinBare, Gin, EchoBare, EchoKeyAuth, Redis, RedisCache}
-	DefaultModes = Modes[:9]
+	Modes        = []Mode{Bare, Memstore, PostgresCache, Postgres, PgxSelect, SQLite, GinBare, Gin, EchoBare, EchoKeyAuth, JWTAuth, Redis, RedisCache}
+	DefaultModes = Modes[:11]
 )
 
 // ParseMode returns the Mode named s.
@@ -99,6 +105,15 @@ func ParseMode(s string) (Mode, error) {
 // valid token.
 func (m Mode) Authenticates() bool { return m != Bare && m != GinBare && m != EchoBare }
 
+// Scheme is the Authorization scheme that m's clients send: "Bearer" for
+// jwtauth, "Token" for every other mode.
+func (m Mode) Scheme() string {
+	if m == JWTAuth {
+		return "Bearer"
+	}
+	return "Token"
+}
+
 // NoCredentialsStatus is the status m's server answers to a request
 // without an Authorization header: 401, except echo's KeyAuth, which
 // answers 400, and the servers that do not authenticate.
@@ -113,7 +128,7 @@ func (m Mode) NoCredentialsStatus() int {
 }
 
 // usesPostgres and usesRedis tell which modes need a server.
-func (m Mode) usesPostgres() bool { return m == Postgres || m == PostgresCache }
+func (m Mode) usesPostgres() bool { return m == Postgres || m == PostgresCache || m == PgxSelect }
 func (m Mode) usesRedis() bool    { return m == Redis || m == RedisCache }
 
 // Config says which server to build and what to seed it with.
@@ -148,7 +163,8 @@ type Server struct {
 	// Handler answers Body on GET Path.
 	Handler http.Handler
 	// Keys are valid keys for Handler (well-formed, unknown ones for the
-	// modes that do not authenticate), Config.Sample of them.
+	// modes that do not authenticate), Config.Sample of them. Clients send
+	// them in the Authorization header after Mode.Scheme().
 	Keys []string
 
 	closers []func() error
@@ -204,6 +220,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Handler = bareHandler(m)
 	case m == EchoKeyAuth:
 		s.Handler, s.Keys, err = echoKeyAuth(ctx, cfg)
+	case m == JWTAuth:
+		s.Handler, s.Keys, err = jwtAuth(ctx, cfg)
+	case m == PgxSelect:
+		err = s.buildPgxSelect(ctx, cfg)
 	default:
 		err = s.buildTokenauth(ctx, cfg)
 	}
@@ -252,31 +272,6 @@ func newEcho() *echo.Echo {
 	return e
 }
 
-// echoKeyAuth is echo's KeyAuth with a map of plaintext keys: what the
-// nearest Go peer of tokenauth looks like in a service.
-func echoKeyAuth(ctx context.Context, cfg Config) (http.Handler, []string, error) {
-	var mu sync.Mutex
-	valid := make(map[string]bool, cfg.Tokens)
-	keys, err := seed(ctx, cfg.Tokens, cfg.Sample, runtime.GOMAXPROCS(0), func(context.Context, int) (string, error) {
-		key, err := newKey()
-		if err == nil {
-			mu.Lock()
-			valid[key] = true
-			mu.Unlock()
-		}
-		return key, err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	e := newEcho()
-	e.GET(Path, okEcho, echomw.KeyAuthWithConfig(echomw.KeyAuthConfig{
-		AuthScheme: "Token",
-		Validator:  func(key string, _ echo.Context) (bool, error) { return valid[key], nil },
-	}))
-	return e, keys, nil
-}
-
 // buildTokenauth builds the modes that authenticate with tokenauth: it
 // opens the store, seeds it through an Authenticator and serves Require.
 func (s *Server) buildTokenauth(ctx context.Context, cfg Config) error {
@@ -284,21 +279,8 @@ func (s *Server) buildTokenauth(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	seeder, err := tokenauth.New(st.seed, tokenauth.Options{})
-	if err != nil {
+	if err := s.seedTokenauth(ctx, cfg, st); err != nil {
 		return err
-	}
-	s.Keys, err = seed(ctx, cfg.Tokens, cfg.Sample, st.workers, func(ctx context.Context, i int) (string, error) {
-		key, _, err := seeder.Issue(ctx, "user-"+strconv.Itoa(i), tokenauth.IssueOptions{})
-		return key, err
-	})
-	if err != nil {
-		return err
-	}
-	if st.afterSeed != nil {
-		if err := st.afterSeed(ctx); err != nil {
-			return err
-		}
 	}
 	store := st.serve
 	if cfg.Mode == PostgresCache || cfg.Mode == RedisCache {
@@ -310,6 +292,8 @@ func (s *Server) buildTokenauth(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// Closed first: the uses it has yet to write need the table.
+	s.onClose(a.Close)
 	if cfg.Mode == Gin {
 		r := newGin()
 		r.GET(Path, ginauth.Require(a), okGin)
@@ -322,12 +306,33 @@ func (s *Server) buildTokenauth(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+// seedTokenauth issues cfg.Tokens tokens into st and keeps a sample of
+// their keys in s.Keys.
+func (s *Server) seedTokenauth(ctx context.Context, cfg Config, st storeSetup) error {
+	seeder, err := tokenauth.New(st.seed, tokenauth.Options{})
+	if err != nil {
+		return err
+	}
+	s.Keys, err = seed(ctx, cfg.Tokens, cfg.Sample, st.workers, func(ctx context.Context, i int) (string, error) {
+		key, _, err := seeder.Issue(ctx, "user-"+strconv.Itoa(i), tokenauth.IssueOptions{})
+		return key, err
+	})
+	if err != nil {
+		return err
+	}
+	if st.afterSeed != nil {
+		return st.afterSeed(ctx)
+	}
+	return nil
+}
+
 // storeSetup is a mode's store, the store to seed it through with the
 // number of concurrent writers that suits it, and what to do once seeded.
 type storeSetup struct {
 	serve, seed tokenauth.Store
 	workers     int
 	afterSeed   func(context.Context) error
+	table       string // the PostgreSQL modes' table, quoted
 }
 
 func (s *Server) openStore(ctx context.Context, cfg Config) (storeSetup, error) {
@@ -394,6 +399,7 @@ func (s *Server) openPostgres(ctx context.Context, cfg Config) (storeSetup, erro
 		serve:   store,
 		seed:    seedStore,
 		workers: workers,
+		table:   table,
 		// Vacuum and analyse, so that the measured queries meet the table
 		// as one in service would be, not in autovacuum's way.
 		afterSeed: func(ctx context.Context) error {

@@ -6,13 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/bench"
 )
 
@@ -24,13 +24,17 @@ func TestServers(t *testing.T) {
 			assert.Equal(t, m, srv.Mode)
 			require.Len(t, srv.Keys, 8)
 			seen := map[string]bool{}
+			wellFormed := regexp.MustCompile(`^tka_[0-9A-Za-z]{49}$`)
+			if m == bench.JWTAuth {
+				wellFormed = regexp.MustCompile(`^[\w-]+\.[\w-]+\.[\w-]+$`)
+			}
 			for _, key := range srv.Keys {
-				require.NoError(t, tokenauth.Parse("", key), "sample keys are well-formed")
+				assert.Regexp(t, wellFormed, key, "sample keys are well-formed")
 				assert.False(t, seen[key], "sample keys are distinct")
 				seen[key] = true
 
 				r := httptest.NewRequest(http.MethodGet, bench.Path, nil)
-				r.Header.Set("Authorization", "Token "+key)
+				r.Header.Set("Authorization", m.Scheme()+" "+key)
 				w := httptest.NewRecorder()
 				srv.Handler.ServeHTTP(w, r)
 				assert.Equal(t, http.StatusOK, w.Code)
@@ -129,6 +133,7 @@ func TestNewErrors(t *testing.T) {
 		{"postgres-cache without DSN", bench.Config{Mode: bench.PostgresCache}, "needs a PostgreSQL DSN"},
 		{"postgres with a bad DSN", bench.Config{Mode: bench.Postgres, PostgresDSN: "postgres:x"}, "needs a postgres:// DSN"},
 		{"postgres with a MySQL DSN", bench.Config{Mode: bench.Postgres, PostgresDSN: "mysql://root@127.0.0.1/test"}, "needs a postgres:// DSN"},
+		{"pgx-select without DSN", bench.Config{Mode: bench.PgxSelect}, "needs a PostgreSQL DSN"},
 		{"redis without address", bench.Config{Mode: bench.Redis}, "needs a Redis address"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -174,6 +179,9 @@ func TestParseMode(t *testing.T) {
 	assert.Contains(t, err.Error(), "memstore, postgres-cache")
 	assert.Subset(t, bench.Modes, bench.DefaultModes)
 	assert.NotContains(t, bench.DefaultModes, bench.Redis)
+	for _, peer := range []bench.Mode{bench.EchoKeyAuth, bench.JWTAuth, bench.PgxSelect} {
+		assert.Contains(t, bench.DefaultModes, peer, "the peers run by default")
+	}
 }
 
 func TestModeStatuses(t *testing.T) {
@@ -189,10 +197,17 @@ func TestModeStatuses(t *testing.T) {
 		{bench.Gin, true, http.StatusUnauthorized},
 		{bench.Postgres, true, http.StatusUnauthorized},
 		{bench.EchoKeyAuth, true, http.StatusBadRequest},
+		{bench.JWTAuth, true, http.StatusUnauthorized},
+		{bench.PgxSelect, true, http.StatusUnauthorized},
 	} {
 		t.Run(string(c.mode), func(t *testing.T) {
 			assert.Equal(t, c.auth, c.mode.Authenticates())
 			assert.Equal(t, c.noCred, c.mode.NoCredentialsStatus())
+			scheme := "Token"
+			if c.mode == bench.JWTAuth {
+				scheme = "Bearer"
+			}
+			assert.Equal(t, scheme, c.mode.Scheme())
 		})
 	}
 }

@@ -11,10 +11,11 @@ import (
 // Check asks the server of mode m at baseURL (scheme and host) whether it
 // answers as the comparison needs: Body as application/json with status
 // 200 for key, m.NoCredentialsStatus() without credentials, and 401 for a
-// well-formed key it never issued (200 where m does not authenticate).
-// Errors never quote a key.
+// well-formed key it never issued (200 where m does not authenticate):
+// for jwtauth, a JWT signed with another secret. Keys are sent after
+// m.Scheme(). Errors never quote a key.
 func Check(ctx context.Context, client *http.Client, baseURL string, m Mode, key string) error {
-	unknown, err := newKey()
+	unknown, err := unknownKey(m)
 	if err != nil {
 		return err
 	}
@@ -27,15 +28,27 @@ func Check(ctx context.Context, client *http.Client, baseURL string, m Mode, key
 		header string
 		status int
 	}{
-		{"a valid token", "Token " + key, http.StatusOK},
+		{"a valid token", m.Scheme() + " " + key, http.StatusOK},
 		{"no credentials", "", m.NoCredentialsStatus()},
-		{"an unknown token", "Token " + unknown, refused},
+		{"an unknown token", m.Scheme() + " " + unknown, refused},
 	} {
 		if err := checkOne(ctx, client, baseURL+Path, c.header, c.status); err != nil {
 			return fmt.Errorf("bench: %s: GET %s with %s: %w", m, Path, c.what, err)
 		}
 	}
 	return nil
+}
+
+// unknownKey returns a well-formed key that m's server never issued.
+func unknownKey(m Mode) (string, error) {
+	if m != JWTAuth {
+		return newKey()
+	}
+	other, err := newJWTAuth()
+	if err != nil {
+		return "", err
+	}
+	return signJWT(other, 0)
 }
 
 func checkOne(ctx context.Context, client *http.Client, url, authorization string, status int) error {

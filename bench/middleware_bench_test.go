@@ -23,7 +23,7 @@ func BenchmarkMiddleware(b *testing.B) {
 			reqs := make([]*http.Request, len(srv.Keys))
 			for i, key := range srv.Keys {
 				reqs[i] = httptest.NewRequest(http.MethodGet, bench.Path, nil)
-				reqs[i].Header.Set("Authorization", "Token "+key)
+				reqs[i].Header.Set("Authorization", m.Scheme()+" "+key)
 			}
 			w := &discardWriter{h: http.Header{}}
 			// Twice through every key before timing, as a service in steady

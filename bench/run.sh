@@ -2,18 +2,20 @@
 # run.sh: tokenauth's load test. It builds cmd/benchserver, starts one
 # server per mode on loopback (each seeds its tokens), checks that each
 # answers as it should, then runs wrk against them interleaved (A B C …,
-# A B C …) after a warm-up, and prints one Markdown table: median req/s,
-# p50 and p99 latency, and the ratio to the bare net/http server of the same
-# run. It stops every server it started, also on Ctrl-C.
+# A B C …) after a warm-up, and prints two Markdown tables: median req/s
+# with its spread over the rounds, p50 and p99 latency, and the ratio to the
+# bare net/http server of the same rounds; then the issue's targets, each a
+# ratio of tokenauth to a peer (echo KeyAuth, jwtauth, one pgx SELECT)
+# within the same rounds. It stops every server it started, also on Ctrl-C.
 #
-#   bench/run.sh                      # 10³ tokens, 3 rounds of 10 s
-#   bench/run.sh -n 1000000 -modes bare,memstore,postgres-cache,postgres
+#   bench/run.sh                      # 10³ tokens, 5 rounds of 10 s
+#   bench/run.sh -n 1000000 -modes bare,memstore,postgres-cache,postgres,pgx-select
 #   bench/run.sh -smoke               # CI: 2 s, 1 round, checks the harness
 #
 # The PostgreSQL modes use TOKENAUTH_TEST_POSTGRES_DSN (default
 # postgres://postgres@127.0.0.1:5432/test?sslmode=disable) and own the
-# tables tokenauth_bench_postgres and tokenauth_bench_postgres_cache, which
-# they drop and create. Only ratios from one run compare.
+# tables tokenauth_bench_postgres, tokenauth_bench_postgres_cache and
+# tokenauth_bench_pgx_select, which they drop and create. Only ratios from one run compare.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,13 +26,14 @@ usage: run.sh [-d DURATION] [-r ROUNDS] [-w WARMUP] [-n TOKENS] [-modes LIST]
               [-t THREADS] [-c CONNECTIONS] [-settle SECONDS] [-smoke]
 
   -d DURATION     each wrk run, as wrk takes it (10s, 1m)        default 10s
-  -r ROUNDS       rounds over all modes; the table shows medians default 3
+  -r ROUNDS       rounds over all modes; the table shows medians default 5
   -w WARMUP       warm-up run per mode before the rounds, 0 for none
                                                                  default 5s
   -n TOKENS       tokens seeded in each server (1000000 for 10⁶) default 1000
   -modes LIST     comma-separated modes, in table order; default every one
                   but redis and redis-cache: bare, memstore, postgres-cache,
-                  postgres, sqlite, gin-bare, gin, echo-bare, echo-keyauth
+                  postgres, pgx-select, sqlite, gin-bare, gin, echo-bare,
+                  echo-keyauth, jwtauth
   -t THREADS      wrk threads                                    default 1
   -c CONNECTIONS  wrk connections                                default 32
   -settle SECONDS before each wrk run, wait up to this long for other
@@ -40,7 +43,7 @@ usage: run.sh [-d DURATION] [-r ROUNDS] [-w WARMUP] [-n TOKENS] [-modes LIST]
 USAGE
 }
 
-duration=10s rounds=3 warmup=5s tokens=1000 modes= threads=1 conns=32 settle=60
+duration=10s rounds=5 warmup=5s tokens=1000 modes= threads=1 conns=32 settle=60
 while [ $# -gt 0 ]; do
 	case $1 in
 	-smoke) duration=2s rounds=1 warmup=0 tokens=100 settle=0; shift; continue ;;
@@ -209,19 +212,27 @@ for r in $(seq 1 "$rounds"); do
 		settle
 		res=$(bench "$m" "$duration")
 		echo "round $r/$rounds  $m: $res (req/s p50_us p99_us timeouts)" >&2
-		echo "$m $res" >>"$tmp/results"
+		echo "$r $m $res" >>"$tmp/results"
 	done
 done
 load_after=$(load)
 stop_servers
 
-# median MODE COLUMN: the median of a column of the results over rounds.
-median() {
-	awk -v m="$1" -v c="$2" '$1 == m { print $c }' "$tmp/results" | sort -g |
-		awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+# stats: the median, minimum and maximum of the numbers on standard input,
+# one a line; nothing for no numbers.
+stats() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR]
+	}'
 }
-base=
-for m in "${mode_list[@]}"; do [ "$m" = bare ] && base=$(median bare 2); done
+# column MODE N: column N of MODE's results, one a line per round.
+column() { awk -v m="$1" -v c="$2" '$2 == m { print $c }' "$tmp/results"; }
+# ratios A B: A's req/s over B's, one a line per round in which both ran.
+ratios() {
+	awk -v a="$1" -v b="$2" '$2 == a { x[$1] = $3 } $2 == b { y[$1] = $3 }
+		END { for (r in x) if ((r in y) && y[r] > 0) print x[r] / y[r] }' "$tmp/results"
+}
+has_mode() { local m; for m in "${mode_list[@]}"; do [ "$m" = "$1" ] && return 0; done; return 1; }
 
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo
@@ -232,14 +243,50 @@ if [ "$settle" -gt 0 ]; then
 fi
 echo "$tokens tokens per server · wrk -t$threads -c$conns -d$duration · median of $rounds round(s) after a ${warmup} warm-up · load average $load_before before, $load_after after$busy_note"
 echo
-echo "| server | req/s | p50 | p99 | ratio to bare |"
-echo "| --- | ---: | ---: | ---: | ---: |"
+# req/s and latencies are medians over the rounds; "spread" is the lowest
+# and highest req/s of a round; the ratio is the median of the per-round
+# ratios (each against bare in the same round), with their range.
+echo "| server | req/s | spread | p50 | p99 | ratio to bare | ratio range |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for m in "${mode_list[@]}"; do
-	awk -v m="$m" -v rps="$(median "$m" 2)" -v p50="$(median "$m" 3)" -v p99="$(median "$m" 4)" -v base="$base" 'BEGIN {
-		ratio = base == "" ? "–" : sprintf("%.2f", rps / base)
-		printf "| %s | %.0f | %.2f ms | %.2f ms | %s |\n", m, rps, p50 / 1000, p99 / 1000, ratio
+	read -r rps lo hi < <(column "$m" 3 | stats)
+	read -r p50 _ < <(column "$m" 4 | stats)
+	read -r p99 _ < <(column "$m" 5 | stats)
+	read -r ratio rlo rhi < <(has_mode bare && ratios "$m" bare | stats || true)
+	awk -v m="$m" -v rps="$rps" -v lo="$lo" -v hi="$hi" -v p50="$p50" -v p99="$p99" \
+		-v ratio="$ratio" -v rlo="$rlo" -v rhi="$rhi" 'BEGIN {
+		r = ratio == "" ? "–" : sprintf("%.2f", ratio)
+		rr = ratio == "" ? "–" : sprintf("%.2f–%.2f", rlo, rhi)
+		printf "| %s | %.0f | %.0f–%.0f | %.2f ms | %.2f ms | %s | %s |\n", m, rps, lo, hi, p50 / 1000, p99 / 1000, r, rr
+	}'
+done
+
+# The issue's targets, each a ratio of req/s within the same rounds; shown
+# for the pairs this run measured.
+targets=(
+	"memstore bare 0.95"
+	"postgres-cache bare 0.95"
+	"memstore echo-keyauth 1.00"
+	"postgres-cache echo-keyauth 1.00"
+	"postgres pgx-select 0.95"
+	"memstore jwtauth 2.00"
+	"postgres jwtauth 2.00"
+)
+header=
+for t in "${targets[@]}"; do
+	read -r a b want <<<"$t"
+	has_mode "$a" && has_mode "$b" || continue
+	if [ -z "$header" ]; then
+		header=1
+		echo
+		echo "| comparison (req/s, same round) | target | median | range | |"
+		echo "| --- | ---: | ---: | ---: | --- |"
+	fi
+	read -r ratio lo hi < <(ratios "$a" "$b" | stats)
+	awk -v a="$a" -v b="$b" -v want="$want" -v ratio="$ratio" -v lo="$lo" -v hi="$hi" 'BEGIN {
+		printf "| %s / %s | ≥ %.2f | %.2f | %.2f–%.2f | %s |\n", a, b, want, ratio, lo, hi, ratio >= want ? "met" : "missed"
 	}'
 done
 for m in "${mode_list[@]}"; do
-	awk -v m="$m" '$1 == m { n += $5 } END { if (n) printf "\n%s: %d request(s) timed out (no answer within 5 s).\n", m, n }' "$tmp/results"
+	awk -v m="$m" '$2 == m { n += $6 } END { if (n) printf "\n%s: %d request(s) timed out (no answer within 5 s).\n", m, n }' "$tmp/results"
 done

@@ -2,8 +2,9 @@
 --
 --   wrk -t1 -c32 -d10s -s tokens.lua http://127.0.0.1:PORT/api/protected/ -- KEYS_FILE
 --
--- Each request carries "Authorization: Token <key>", the keys taken in turn
--- from KEYS_FILE (one a line); the requests are formatted once, in init,
+-- Each request carries an Authorization header ("Token <key>", "Bearer
+-- <jwt>"), the values taken in turn from KEYS_FILE (one a line, as
+-- benchserver writes them); the requests are formatted once, in init,
 -- so that the load generator costs the same for every server. When done it
 -- prints one line for run.sh to parse, tab-separated:
 --
@@ -21,7 +22,7 @@ function init(args)
   for line in io.lines(path) do
     if line ~= "" then
       count = count + 1
-      requests[count] = wrk.format("GET", nil, { ["Authorization"] = "Token " .. line })
+      requests[count] = wrk.format("GET", nil, { ["Authorization"] = line })
     end
   end
   if count == 0 then

@@ -1,6 +1,7 @@
 // Command benchserver serves one server of tokenauth's load test on
 // loopback: it seeds the tokens, writes a sample of their keys to a file
-// for the load generator, prints "ready URL" on standard output once it
+// for the load generator (as Authorization header values: "Token <key>",
+// "Bearer <jwt>" for jwtauth), prints "ready URL" on standard output once it
 // listens, and serves until SIGINT or SIGTERM, when it removes what it
 // seeded. run.sh drives it.
 //
@@ -56,7 +57,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:0", "`address` to listen on")
 	tokens := fs.Int("tokens", 1000, "how many tokens to seed")
 	sample := fs.Int("sample", 1000, "how many of the keys to write to -keys")
-	keysFile := fs.String("keys", "", "`file` to write the sample keys to, one a line (with -check: to read the key from)")
+	keysFile := fs.String("keys", "", "`file` to write the sample keys to, one Authorization header value a line (with -check: to read the key from)")
 	dsn := fs.String("dsn", os.Getenv("TOKENAUTH_TEST_POSTGRES_DSN"), "PostgreSQL `URL` for the postgres modes")
 	redisAddr := fs.String("redis", os.Getenv("TOKENAUTH_TEST_REDIS_ADDR"), "Redis `host:port` for the redis modes")
 	namespace := fs.String("namespace", "", "`name` of the PostgreSQL table or Redis key prefix the mode owns (default tokenauth_bench_MODE)")
@@ -83,10 +84,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New("-keys is required")
 	}
 	if *check != "" {
-		key, err := firstLine(*keysFile)
+		line, err := firstLine(*keysFile)
 		if err != nil {
 			return err
 		}
+		_, key, _ := strings.Cut(line, " ")
 		client := &http.Client{Timeout: 10 * time.Second}
 		return bench.Check(ctx, client, strings.TrimSuffix(*check, "/"), m, key)
 	}
@@ -105,7 +107,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}()
 	slog.Info("benchserver: seeded", "mode", m, "tokens", *tokens, "took", time.Since(start).Round(time.Millisecond))
-	if err := writeLines(*keysFile, srv.Keys); err != nil {
+	lines := make([]string, len(srv.Keys))
+	for i, key := range srv.Keys {
+		lines[i] = m.Scheme() + " " + key
+	}
+	if err := writeLines(*keysFile, lines); err != nil {
 		return err
 	}
 	if *pprofAddr != "" {

@@ -18,37 +18,53 @@ import (
 )
 
 func TestServeCheckStop(t *testing.T) {
-	keys := filepath.Join(t.TempDir(), "keys")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-mode", "memstore", "-tokens", "50", "-sample", "5", "-keys", keys}, pw)
-		pw.Close()
-	}()
+	for _, c := range []struct {
+		mode, line string
+		// bareFails is how the bare server's check of it fails.
+		bareFails string
+	}{
+		{"memstore", `^Token tka_\w+$`, "no credentials"},
+		// The bare mode sends the JWT after "Token", which jwtauth refuses.
+		{"jwtauth", `^Bearer [\w-]+\.[\w-]+\.[\w-]+$`, "with a valid token: status 401"},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			keys := filepath.Join(t.TempDir(), "keys")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			pr, pw := io.Pipe()
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, []string{"-mode", c.mode, "-tokens", "50", "-sample", "5", "-keys", keys}, pw)
+				pw.Close()
+			}()
 
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	require.NoError(t, err)
-	url, ok := strings.CutPrefix(strings.TrimSpace(line), "ready ")
-	require.True(t, ok, "first line %q", line)
-	require.True(t, strings.HasPrefix(url, "http://127.0.0.1:"), url)
+			line, err := bufio.NewReader(pr).ReadString('\n')
+			require.NoError(t, err)
+			url, ok := strings.CutPrefix(strings.TrimSpace(line), "ready ")
+			require.True(t, ok, "first line %q", line)
+			require.True(t, strings.HasPrefix(url, "http://127.0.0.1:"), url)
 
-	written, err := os.ReadFile(keys)
-	require.NoError(t, err)
-	assert.Len(t, strings.Fields(string(written)), 5)
+			written, err := os.ReadFile(keys)
+			require.NoError(t, err)
+			lines := strings.Split(strings.TrimSuffix(string(written), "\n"), "\n")
+			require.Len(t, lines, 5)
+			for _, l := range lines {
+				assert.Regexp(t, c.line, l, "one Authorization header value a line")
+			}
 
-	require.NoError(t, run(ctx, []string{"-mode", "memstore", "-keys", keys, "-check", url + "/"}, io.Discard))
-	err = run(ctx, []string{"-mode", "bare", "-keys", keys, "-check", url}, io.Discard)
-	require.Error(t, err, "a server that authenticates fails the bare server's check")
-	assert.Contains(t, err.Error(), "no credentials")
+			require.NoError(t, run(ctx, []string{"-mode", c.mode, "-keys", keys, "-check", url + "/"}, io.Discard))
+			err = run(ctx, []string{"-mode", "bare", "-keys", keys, "-check", url}, io.Discard)
+			require.Error(t, err, "a server that authenticates fails the bare server's check")
+			assert.Contains(t, err.Error(), c.bareFails)
 
-	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the server did not stop")
+			cancel()
+			select {
+			case err := <-done:
+				require.NoError(t, err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the server did not stop")
+			}
+		})
 	}
 }
 
