@@ -383,23 +383,37 @@ func TestDeleteUserAndDeleteExpired(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 3, n)
 	})
-	t.Run("DeleteExpired", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.MySQL)
-		mock.ExpectExec("DELETE FROM `tokenauth_tokens` WHERE expires_at <= ?").WithArgs(t0).
-			WillReturnResult(sqlmock.NewResult(0, 2))
-		n, err := s.DeleteExpired(ctx, t0.Add(999).In(time.Local))
+	t.Run("DeleteExpired, then the revocation log is pruned", func(t *testing.T) {
+		for _, d := range []sqlstore.Dialect{sqlstore.MySQL, sqlstore.SQLite} {
+			s, mock := newMock(t, d)
+			mock.ExpectExec(deleteExpiredSQL[d]).WithArgs(at(d, t0)).WillReturnResult(sqlmock.NewResult(0, 2))
+			mock.ExpectExec(pruneSQL[d]).WithArgs(anHourAgo(d)).WillReturnResult(sqlmock.NewResult(0, 5))
+			n, err := s.DeleteExpired(ctx, t0.Add(999).In(time.Local))
+			require.NoError(t, err)
+			assert.Equal(t, 2, n)
+		}
+	})
+	t.Run("DeleteExpired on PostgreSQL, which has no log", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.Postgres)
+		mock.ExpectExec(deleteExpiredSQL[sqlstore.Postgres]).WithArgs(t0).WillReturnResult(sqlmock.NewResult(0, 2))
+		n, err := s.DeleteExpired(ctx, t0)
 		require.NoError(t, err)
 		assert.Equal(t, 2, n)
 	})
 	t.Run("errors", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.SQLite)
 		mock.ExpectExec(`DELETE FROM "tokenauth_tokens" WHERE user_id = ?`).WithArgs("u").WillReturnError(errDown)
-		mock.ExpectExec(`DELETE FROM "tokenauth_tokens" WHERE expires_at <= ?`).WithArgs(t0.UnixMicro()).
+		mock.ExpectExec(deleteExpiredSQL[sqlstore.SQLite]).WithArgs(t0.UnixMicro()).
 			WillReturnResult(sqlmock.NewErrorResult(errDown))
+		mock.ExpectExec(deleteExpiredSQL[sqlstore.SQLite]).WithArgs(t0.UnixMicro()).WillReturnResult(sqlmock.NewResult(0, 3))
+		mock.ExpectExec(pruneSQL[sqlstore.SQLite]).WithArgs(anHourAgo(sqlstore.SQLite)).WillReturnError(errDown)
 		_, err := s.DeleteUser(ctx, "u")
 		checkErr(t, err, errDown)
 		_, err = s.DeleteExpired(ctx, t0)
 		checkErr(t, err, errDown)
+		n, err := s.DeleteExpired(ctx, t0)
+		checkErr(t, err, errDown)
+		assert.Equal(t, 3, n, "the tokens were deleted, the log was not pruned")
 	})
 }
 
