@@ -119,13 +119,39 @@ var deleteExpiredSQL = map[sqlstore.Dialect]string{
 	sqlstore.SQLite:   `DELETE FROM "tokenauth_tokens" WHERE expires_at <= ?`,
 }
 
-// pruneSQL deletes the revocation log's rows older than its argument, but
-// never the newest, which keeps MySQL's AUTO_INCREMENT from going back.
-var pruneSQL = map[sqlstore.Dialect]string{
-	sqlstore.MySQL: "DELETE FROM `tokenauth_tokens_revocations` WHERE created_at < ? AND seq <" +
-		" (SELECT newest FROM (SELECT MAX(seq) AS newest FROM `tokenauth_tokens_revocations`) AS n)",
-	sqlstore.SQLite: `DELETE FROM "tokenauth_tokens_revocations" WHERE created_at < ? AND seq <` +
-		` (SELECT MAX(seq) FROM "tokenauth_tokens_revocations")`,
+// The revocation log's prune: the newest row older than its argument, the
+// oldest younger one and the newest row, read without locks; then a DELETE
+// of the rows up to the first, before the second, and never the newest,
+// which keeps MySQL's AUTO_INCREMENT from going back.
+var (
+	pruneBoundsSQL = map[sqlstore.Dialect]string{
+		sqlstore.MySQL: "SELECT (SELECT MAX(seq) FROM `tokenauth_tokens_revocations` WHERE created_at < ?)," +
+			" (SELECT MIN(seq) FROM `tokenauth_tokens_revocations` WHERE created_at >= ?)," +
+			" (SELECT MAX(seq) FROM `tokenauth_tokens_revocations`)",
+		sqlstore.SQLite: `SELECT (SELECT MAX(seq) FROM "tokenauth_tokens_revocations" WHERE created_at < ?),` +
+			` (SELECT MIN(seq) FROM "tokenauth_tokens_revocations" WHERE created_at >= ?),` +
+			` (SELECT MAX(seq) FROM "tokenauth_tokens_revocations")`,
+	}
+	pruneSQL = map[sqlstore.Dialect]string{
+		sqlstore.MySQL:  "DELETE FROM `tokenauth_tokens_revocations` WHERE seq <= ?",
+		sqlstore.SQLite: `DELETE FROM "tokenauth_tokens_revocations" WHERE seq <= ?`,
+	}
+)
+
+// pruneBounds is the prune's look-up finding old (the newest row older
+// than an hour), young (the oldest row younger) and newest; nil is none.
+func pruneBounds(mock sqlmock.Sqlmock, d sqlstore.Dialect, old, young, newest any) *sqlmock.ExpectedQuery {
+	return mock.ExpectQuery(pruneBoundsSQL[d]).WithArgs(anHourAgo(d), anHourAgo(d)).
+		WillReturnRows(sqlmock.NewRows([]string{"old", "young", "newest"}).AddRow(old, young, newest))
+}
+
+// expectPrune expects the prune's look-up and its DELETE up to deleteTo,
+// unless deleteTo is 0.
+func expectPrune(mock sqlmock.Sqlmock, d sqlstore.Dialect, old, young, newest any, deleteTo int64) {
+	pruneBounds(mock, d, old, young, newest)
+	if deleteTo > 0 {
+		mock.ExpectExec(pruneSQL[d]).WithArgs(deleteTo).WillReturnResult(sqlmock.NewResult(0, deleteTo))
+	}
 }
 
 // at is the argument a Store of dialect d sends for t.

@@ -118,8 +118,11 @@ func onExpireName(table string) string    { return table + "_on_expire" }
 // which an UPDATE brought a token's expiry forward: a column that moved
 // earlier, or was set where it was NULL (never). Touch only moves
 // expires_at later, so it never meets it.
-const expiredEarlier = "NEW.expires_at < OLD.expires_at OR (NEW.expires_at IS NOT NULL AND OLD.expires_at IS NULL)" +
-	" OR NEW.max_expires_at < OLD.max_expires_at OR (NEW.max_expires_at IS NOT NULL AND OLD.max_expires_at IS NULL)"
+// Its second line starts with indent.
+func expiredEarlier(indent string) string {
+	return "NEW.expires_at < OLD.expires_at OR (NEW.expires_at IS NOT NULL AND OLD.expires_at IS NULL)\n" +
+		indent + "OR NEW.max_expires_at < OLD.max_expires_at OR (NEW.max_expires_at IS NOT NULL AND OLD.max_expires_at IS NULL)"
+}
 
 // schema returns the DDL of Schema. MySQL has no CREATE INDEX IF NOT
 // EXISTS, so there the indexes are declared in the CREATE TABLE itself.
@@ -169,7 +172,7 @@ func schema(d Dialect, table string) ddl {
 				ifMissing(onDeleteName(table), "CREATE TRIGGER "+quote(d, onDeleteName(table))+" AFTER DELETE ON "+t+
 					"\n            FOR EACH ROW EXECUTE PROCEDURE "+fn+"()") +
 				ifMissing(onExpireName(table), "CREATE TRIGGER "+quote(d, onExpireName(table))+" AFTER UPDATE OF expires_at, max_expires_at ON "+t+
-					"\n            FOR EACH ROW WHEN ("+expiredEarlier+")"+
+					"\n            FOR EACH ROW WHEN ("+expiredEarlier(strings.Repeat(" ", 31))+")"+
 					"\n            EXECUTE PROCEDURE "+fn+"()") +
 				"END\n" +
 				"$$"},
@@ -206,7 +209,7 @@ func schema(d Dialect, table string) ddl {
 				insert + " VALUES (OLD.id, OLD.user_id, UTC_TIMESTAMP(6))"},
 			{onExpireName(table), "CREATE TRIGGER " + quote(d, onExpireName(table)) + " AFTER UPDATE ON " + t + " FOR EACH ROW\n" +
 				insert + " SELECT OLD.id, OLD.user_id, UTC_TIMESTAMP(6) FROM DUAL\n" +
-				"WHERE " + expiredEarlier},
+				"WHERE " + expiredEarlier("   ")},
 		}}
 	case SQLite:
 		insert := "INSERT INTO " + log + " (token_id, user_id, created_at)" +
@@ -238,7 +241,7 @@ func schema(d Dialect, table string) ddl {
 			{create: "CREATE TRIGGER IF NOT EXISTS " + quote(d, onDeleteName(table)) + " AFTER DELETE ON " + t + "\n" +
 				"BEGIN\n    " + insert + ";\nEND"},
 			{create: "CREATE TRIGGER IF NOT EXISTS " + quote(d, onExpireName(table)) + " AFTER UPDATE OF expires_at, max_expires_at ON " + t + "\n" +
-				"WHEN " + expiredEarlier + "\n" +
+				"WHEN " + expiredEarlier("  ") + "\n" +
 				"BEGIN\n    " + insert + ";\nEND"},
 		}}
 	}
@@ -270,6 +273,20 @@ func hasColumnQuery(d Dialect) string {
 			" AND TABLE_NAME = ? AND COLUMN_NAME = 'max_expires_at'"
 	}
 	return ""
+}
+
+// countTriggersQuery returns the query that counts the table's triggers
+// among two names, given the table (quoted on PostgreSQL, for regclass)
+// and the names.
+func countTriggersQuery(d Dialect) string {
+	switch d {
+	case Postgres:
+		return "SELECT COUNT(*) FROM pg_trigger WHERE tgrelid = CAST($1 AS text)::regclass AND tgname IN ($2, $3)"
+	case MySQL:
+		return "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()" +
+			" AND EVENT_OBJECT_TABLE = ? AND TRIGGER_NAME IN (?, ?)"
+	}
+	return "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND name IN (?, ?)"
 }
 
 // Migrate creates the tokens table, its indexes and the revocation

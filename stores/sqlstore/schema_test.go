@@ -30,6 +30,13 @@ func TestSchema(t *testing.T) {
 			`CONSTRAINT "api_tokens_digest_key" UNIQUE (digest)`,
 			`CREATE INDEX IF NOT EXISTS "api_tokens_user_id_idx" ON "api_tokens" (user_id, created_at);`,
 			`CREATE INDEX IF NOT EXISTS "api_tokens_expires_at_idx" ON "api_tokens" (expires_at) WHERE expires_at IS NOT NULL;`,
+			`CREATE OR REPLACE FUNCTION "api_tokens_notify"() RETURNS trigger LANGUAGE plpgsql AS $$`,
+			`PERFORM pg_notify('api_tokens_revocations', json_build_array(OLD.id, OLD.user_id)::text);`,
+			`IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"api_tokens"'::regclass AND tgname = 'api_tokens_on_delete') THEN`,
+			`CREATE TRIGGER "api_tokens_on_delete" AFTER DELETE ON "api_tokens"`,
+			`CREATE TRIGGER "api_tokens_on_expire" AFTER UPDATE OF expires_at, max_expires_at ON "api_tokens"`,
+			`FOR EACH ROW WHEN (NEW.expires_at < OLD.expires_at OR (NEW.expires_at IS NOT NULL AND OLD.expires_at IS NULL)`,
+			`OR NEW.max_expires_at < OLD.max_expires_at OR (NEW.max_expires_at IS NOT NULL AND OLD.max_expires_at IS NULL))`,
 		}},
 		{sqlstore.MySQL, []string{
 			"CREATE TABLE IF NOT EXISTS `api_tokens` (",
@@ -40,6 +47,13 @@ func TestSchema(t *testing.T) {
 			"UNIQUE KEY digest_key (digest),",
 			"KEY user_id_idx (user_id, created_at),",
 			") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;",
+			"CREATE TABLE IF NOT EXISTS `api_tokens_revocations` (",
+			"seq        BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,",
+			"DROP TRIGGER IF EXISTS `api_tokens_on_delete`;\n\nCREATE TRIGGER `api_tokens_on_delete` AFTER DELETE ON `api_tokens` FOR EACH ROW\n" +
+				"INSERT INTO `api_tokens_revocations` (token_id, user_id, created_at) VALUES (OLD.id, OLD.user_id, UTC_TIMESTAMP(6));",
+			"DROP TRIGGER IF EXISTS `api_tokens_on_expire`;\n\nCREATE TRIGGER `api_tokens_on_expire` AFTER UPDATE ON `api_tokens` FOR EACH ROW\n" +
+				"INSERT INTO `api_tokens_revocations` (token_id, user_id, created_at) SELECT OLD.id, OLD.user_id, UTC_TIMESTAMP(6) FROM DUAL\n" +
+				"WHERE NEW.expires_at < OLD.expires_at",
 		}},
 		{sqlstore.SQLite, []string{
 			`CREATE TABLE IF NOT EXISTS "api_tokens" (`,
@@ -47,6 +61,12 @@ func TestSchema(t *testing.T) {
 			"created_at     INTEGER NOT NULL, -- Unix microseconds, UTC",
 			"max_expires_at INTEGER           -- Unix microseconds; NULL: no absolute deadline",
 			`CREATE INDEX IF NOT EXISTS "api_tokens_user_id_idx" ON "api_tokens" (user_id, created_at);`,
+			`CREATE TABLE IF NOT EXISTS "api_tokens_revocations" (`,
+			"seq        INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,",
+			`CREATE INDEX IF NOT EXISTS "api_tokens_revocations_created_at_idx" ON "api_tokens_revocations" (created_at);`,
+			`CREATE TRIGGER IF NOT EXISTS "api_tokens_on_delete" AFTER DELETE ON "api_tokens"`,
+			`CREATE TRIGGER IF NOT EXISTS "api_tokens_on_expire" AFTER UPDATE OF expires_at, max_expires_at ON "api_tokens"`,
+			`INSERT INTO "api_tokens_revocations" (token_id, user_id, created_at) VALUES (OLD.id, OLD.user_id, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER));` + "\nEND;",
 		}},
 	} {
 		t.Run(tc.d.String(), func(t *testing.T) {

@@ -133,9 +133,9 @@ var (
 type queries struct {
 	create, find, delete, deleteUser, list, touch, exists, deleteExpired, expire string
 	migrate                                                                      ddl
-	upgrade, hasColumn                                                           string
+	upgrade, hasColumn, countTriggers                                            string
 	// The revocation log's, on MySQL and SQLite.
-	logTail, logPoll, logPrune string
+	logTail, logPoll, logPruneBounds, logPrune string
 }
 
 const columns = "id, user_id, name, scopes, digest, created_at, expires_at, last_used_at, max_expires_at"
@@ -223,13 +223,14 @@ func buildQueries(d Dialect, table string) queries {
 		migrate:       schema(d, table),
 		upgrade:       upgrade(d, table),
 		hasColumn:     hasColumnQuery(d),
+		countTriggers: countTriggersQuery(d),
 	}
 	if d == Postgres {
 		for _, p := range []*string{&q.create, &q.find, &q.delete, &q.deleteUser, &q.list, &q.touch, &q.exists, &q.deleteExpired, &q.expire} {
 			*p = numberPlaceholders(*p)
 		}
 	} else {
-		q.logTail, q.logPoll, q.logPrune = logQueries(d, table)
+		q.logTail, q.logPoll, q.logPruneBounds, q.logPrune = logQueries(d, table)
 	}
 	return q
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,15 +41,24 @@ type Listener interface {
 // interval plus one query. Watch also prunes log rows older than an hour,
 // every five minutes, as DeleteExpired does.
 //
-// Watch returns the first failed query or the Listener's error: the
-// caller must then assume anything changed, as the Watcher contract says,
-// and may watch again.
+// Watch first checks that the table has both triggers, and returns an
+// error if not: without them it would hear nothing. It returns the first
+// failed query or the Listener's error: the caller must then assume
+// anything changed, as the Watcher contract says, and may watch again.
 func (s *Store) Watch(ctx context.Context, ready func(), changed func(tokenID, userID string)) error {
 	var err error
-	if s.dialect == Postgres {
-		err = s.listen(ctx, ready, changed)
-	} else {
-		err = s.pollLog(ctx, ready, changed)
+	switch {
+	case s.dialect == Postgres && s.listener == nil:
+		err = fmt.Errorf("PostgreSQL needs Options.Listener (package pglisten): %w", errors.ErrUnsupported)
+	default:
+		err = s.checkTriggers(ctx)
+	}
+	if err == nil {
+		if s.dialect == Postgres {
+			err = s.listen(ctx, ready, changed)
+		} else {
+			err = s.pollLog(ctx, ready, changed)
+		}
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ctxErr
@@ -56,10 +66,29 @@ func (s *Store) Watch(ctx context.Context, ready func(), changed func(tokenID, u
 	return fmt.Errorf("sqlstore: watch: %w", err)
 }
 
-func (s *Store) listen(ctx context.Context, ready func(), changed func(tokenID, userID string)) error {
-	if s.listener == nil {
-		return fmt.Errorf("PostgreSQL needs Options.Listener (package pglisten): %w", errors.ErrUnsupported)
+// errNoTriggers is Watch's error on a table without the revocation
+// triggers, which would otherwise hear nothing, silently.
+var errNoTriggers = errors.New("the revocation triggers are missing: run Migrate, or apply Schema's statements")
+
+// checkTriggers returns errNoTriggers unless both revocation triggers
+// exist on the table.
+func (s *Store) checkTriggers(ctx context.Context) error {
+	table := s.table
+	if s.dialect == Postgres {
+		table = quote(Postgres, s.table) // regclass input: a quoted name
 	}
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q.countTriggers, table, onDeleteName(s.table), onExpireName(s.table)).Scan(&n)
+	if err != nil {
+		return err
+	}
+	if n < 2 {
+		return errNoTriggers
+	}
+	return nil
+}
+
+func (s *Store) listen(ctx context.Context, ready func(), changed func(tokenID, userID string)) error {
 	err := s.listener.Listen(ctx, revocationsName(s.table), ready, func(payload string) {
 		// The trigger's [id, user_id]. Anything else on the channel was
 		// not sent by it, and names no token.
@@ -84,21 +113,15 @@ const (
 
 // logQueries returns the revocation log's statements: the newest sequence
 // numbers, the start of a poll (logCursor adds the ranges it waits for),
-// and the prune. The prune keeps the newest row whatever its age, so that
-// MySQL before 8.0, which resets AUTO_INCREMENT to the highest row + 1 on
-// restart, never hands out a number a watcher has read.
-func logQueries(d Dialect, table string) (tail, poll, prune string) {
+// and the prune's two, see pruneLog.
+func logQueries(d Dialect, table string) (tail, poll, pruneBounds, prune string) {
 	log := quote(d, revocationsName(table))
 	tail = "SELECT seq FROM " + log + " ORDER BY seq DESC LIMIT " + fmt.Sprint(maxGaps)
 	poll = "SELECT seq, token_id, user_id FROM " + log + " WHERE seq > ?"
-	newest := "(SELECT MAX(seq) FROM " + log + ")"
-	if d == MySQL {
-		// MySQL cannot read the table a DELETE writes, except through a
-		// materialised derived table.
-		newest = "(SELECT newest FROM (SELECT MAX(seq) AS newest FROM " + log + ") AS n)"
-	}
-	prune = "DELETE FROM " + log + " WHERE created_at < ? AND seq < " + newest
-	return tail, poll, prune
+	pruneBounds = "SELECT (SELECT MAX(seq) FROM " + log + " WHERE created_at < ?)," +
+		" (SELECT MIN(seq) FROM " + log + " WHERE created_at >= ?), (SELECT MAX(seq) FROM " + log + ")"
+	prune = "DELETE FROM " + log + " WHERE seq <= ?"
+	return tail, poll, pruneBounds, prune
 }
 
 // pollLog is Watch on MySQL and SQLite.
@@ -207,15 +230,35 @@ func (s *Store) readLog(ctx context.Context, c *logCursor, changed func(tokenID,
 	return n, nil
 }
 
-// pruneLog deletes the revocation log's rows older than logRetention,
-// except the newest.
+// pruneLog deletes the revocation log's rows older than logRetention: up
+// to the newest old row, but not past the oldest young one, nor the
+// newest row, so that MySQL before 8.0, which resets AUTO_INCREMENT to the
+// highest row + 1 on restart, never hands out a number a watcher has read.
+//
+// The bounds are found by a plain SELECT, which takes no locks, and the
+// DELETE is a range of the primary key below the rows being written: on
+// MySQL, a DELETE by created_at would lock the first row past its range,
+// and if a transaction had that row uncommitted, wait for it while every
+// revocation's insert queued behind the DELETE.
 func (s *Store) pruneLog(ctx context.Context) error {
+	var old, young, newest sql.NullInt64
+	cutoff := s.at(time.Now().Add(-logRetention))
+	if err := s.db.QueryRowContext(ctx, s.q.logPruneBounds, cutoff, cutoff).Scan(&old, &young, &newest); err != nil {
+		return err
+	}
+	bound := min(old.Int64, newest.Int64-1)
+	if young.Valid {
+		bound = min(bound, young.Int64-1)
+	}
+	if !old.Valid || bound < 1 {
+		return nil
+	}
 	unlock, err := s.lockWrite(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	_, err = s.db.ExecContext(ctx, s.q.logPrune, s.at(time.Now().Add(-logRetention)))
+	_, err = s.db.ExecContext(ctx, s.q.logPrune, bound)
 	return err
 }
 

@@ -373,3 +373,44 @@ func TestTouchBatchLarge(t *testing.T) {
 		}
 	})
 }
+
+// On MySQL, the prune that Watch starts with, run while a transaction
+// holds an uncommitted revocation, neither waits for it nor holds up other
+// revocations: a DELETE by created_at would lock that row's index entry
+// and queue every other revocation's log insert behind it.
+func TestPruneDoesNotBlockRevocations(t *testing.T) {
+	b := backends[slices.IndexFunc(backends, func(b backend) bool { return b.dialect == sqlstore.MySQL })]
+	db := b.open(t)
+	ctx := context.Background()
+	s := newTestStore(t, db, b.dialect)
+	log := "`" + s.Table() + "_revocations`"
+	for i := range 3 {
+		_, err := db.ExecContext(ctx, "INSERT INTO "+log+" (token_id, user_id, created_at) VALUES (?, 'u', ?)",
+			fmt.Sprint("old-", i), time.Now().UTC().Add(-2*time.Hour))
+		require.NoError(t, err)
+	}
+	pending, other := watchToken(), watchToken()
+	require.NoError(t, s.Create(ctx, pending))
+	require.NoError(t, s.Create(ctx, other))
+	tx, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback() }()
+	_, err = tx.ExecContext(ctx, "DELETE FROM `"+s.Table()+"` WHERE id = ?", pending.ID)
+	require.NoError(t, err)
+
+	w := startWatch(t, s) // prunes after its first poll
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+log+" WHERE token_id LIKE 'old-%'").Scan(&n))
+		return n == 1
+	}, 5*time.Second, 20*time.Millisecond, "old rows pruned, but for the newest committed one")
+
+	bounded, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	require.NoError(t, s.Delete(bounded, other.ID))
+	assert.Less(t, w.waitFor(t, other.ID, start), time.Second)
+	start = time.Now()
+	require.NoError(t, tx.Commit())
+	assert.Less(t, w.waitFor(t, pending.ID, start), time.Second)
+}

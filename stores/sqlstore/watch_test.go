@@ -48,13 +48,39 @@ func record() (ready func(), changed func(string, string), readied *bool, change
 	return func() { *readied = true }, func(id, user string) { *changes = append(*changes, change{id, user}) }, readied, changes
 }
 
+// countTriggersSQL counts the table's revocation triggers, on each dialect.
+var countTriggersSQL = map[sqlstore.Dialect]string{
+	sqlstore.Postgres: "SELECT COUNT(*) FROM pg_trigger WHERE tgrelid = CAST($1 AS text)::regclass AND tgname IN ($2, $3)",
+	sqlstore.MySQL: "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()" +
+		" AND EVENT_OBJECT_TABLE = ? AND TRIGGER_NAME IN (?, ?)",
+	sqlstore.SQLite: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND name IN (?, ?)",
+}
+
+// expectTriggers expects Watch's look-up of the triggers of table, which
+// finds n of them.
+func expectTriggers(mock sqlmock.Sqlmock, d sqlstore.Dialect, table string, n int) {
+	arg := table
+	if d == sqlstore.Postgres {
+		arg = `"` + table + `"`
+	}
+	mock.ExpectQuery(countTriggersSQL[d]).WithArgs(arg, table+"_on_delete", table+"_on_expire").WillReturnRows(count(n))
+}
+
+// newPostgresMock returns a Store on PostgreSQL over l, whose triggers
+// Watch finds.
 func newPostgresMock(t *testing.T, l sqlstore.Listener) *sqlstore.Store {
 	t.Helper()
-	db, _, err := sqlmock.New()
+	db, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
 	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() {
+		assert.NoError(t, mock.ExpectationsWereMet())
+		db.Close()
+	})
 	s, err := sqlstore.New(db, sqlstore.Postgres, sqlstore.Options{Table: "api_tokens", Listener: l})
 	require.NoError(t, err)
+	if l != nil {
+		expectTriggers(mock, sqlstore.Postgres, "api_tokens", 2)
+	}
 	return s
 }
 
@@ -90,6 +116,22 @@ func TestWatchPostgres(t *testing.T) {
 		defer cancel()
 		err := s.Watch(cctx, func() {}, func(string, string) {})
 		assert.Equal(t, context.DeadlineExceeded, err, "ctx's own error")
+	})
+	t.Run("a table without the triggers cannot be watched", func(t *testing.T) {
+		db, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
+		require.NoError(t, err)
+		defer db.Close()
+		l := &fakeListener{wait: true}
+		s, err := sqlstore.New(db, sqlstore.Postgres, sqlstore.Options{Listener: l})
+		require.NoError(t, err)
+		expectTriggers(mock, sqlstore.Postgres, "tokenauth_tokens", 0)
+		ready, changed, readied, _ := record()
+		err = s.Watch(ctx, ready, changed)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "revocation triggers are missing")
+		assert.False(t, *readied)
+		assert.Empty(t, l.channel, "no LISTEN")
+		assert.NoError(t, mock.ExpectationsWereMet())
 	})
 	t.Run("a listener that returns nil while ctx lives is an error", func(t *testing.T) {
 		s := newPostgresMock(t, &fakeListener{})
@@ -146,12 +188,13 @@ func TestWatchPolls(t *testing.T) {
 			s, mock := newPollMock(t, d)
 			// The newest rows are 4, 5 and 7: the cursor starts after 7 and
 			// waits for 6, whose transaction may not have committed.
+			expectTriggers(mock, d, "tokenauth_tokens", 2)
 			mock.ExpectQuery(logTailSQL[d]).WillReturnRows(seqRows(7, 5, 4))
 			mock.ExpectQuery(pollSQL(d, 1)).WithArgs(7, 6, 6).WillReturnRows(logRows().
 				AddRow(6, []byte("id-6"), []byte("user-a")).
 				AddRow(8, "id-8", "user-b").
 				AddRow(10, "id-10", "user-a"))
-			mock.ExpectExec(pruneSQL[d]).WithArgs(anHourAgo(d)).WillReturnResult(sqlmock.NewResult(0, 0))
+			expectPrune(mock, d, 2, 3, 10, 2)
 			// Now 9 is missing; a row read before is not a change again.
 			mock.ExpectQuery(pollSQL(d, 1)).WithArgs(10, 9, 9).WillReturnRows(logRows().
 				AddRow(9, "id-9", "user-c"))
@@ -167,9 +210,10 @@ func TestWatchPolls(t *testing.T) {
 	}
 	t.Run("an empty log", func(t *testing.T) {
 		s, mock := newPollMock(t, sqlstore.SQLite)
+		expectTriggers(mock, sqlstore.SQLite, "tokenauth_tokens", 2)
 		mock.ExpectQuery(logTailSQL[sqlstore.SQLite]).WillReturnRows(seqRows())
 		mock.ExpectQuery(pollSQL(sqlstore.SQLite, 0)).WithArgs(0).WillReturnRows(logRows().AddRow(1, "id-1", "u"))
-		mock.ExpectExec(pruneSQL[sqlstore.SQLite]).WithArgs(anHourAgo(sqlstore.SQLite)).WillReturnError(errDown)
+		pruneBounds(mock, sqlstore.SQLite, 0, 0, 0).WillReturnError(errDown)
 		mock.ExpectQuery(pollSQL(sqlstore.SQLite, 0)).WithArgs(1).WillReturnError(errDown)
 		ready, changed, _, changes := record()
 		assert.ErrorIs(t, s.Watch(ctx, ready, changed), errDown, "a failed prune does not end Watch; the next poll's failure does")
@@ -181,17 +225,37 @@ func TestWatchPolls(t *testing.T) {
 		for i := int64(1); i <= 1000; i++ {
 			full.AddRow(i, fmt.Sprint("id-", i), "u")
 		}
+		expectTriggers(mock, sqlstore.MySQL, "tokenauth_tokens", 2)
 		mock.ExpectQuery(logTailSQL[sqlstore.MySQL]).WillReturnRows(seqRows())
 		mock.ExpectQuery(pollSQL(sqlstore.MySQL, 0)).WithArgs(0).WillReturnRows(full)
 		mock.ExpectQuery(pollSQL(sqlstore.MySQL, 0)).WithArgs(1000).WillReturnRows(logRows().AddRow(1001, "id-1001", "u"))
-		mock.ExpectExec(pruneSQL[sqlstore.MySQL]).WithArgs(anHourAgo(sqlstore.MySQL)).WillReturnResult(sqlmock.NewResult(0, 0))
+		expectPrune(mock, sqlstore.MySQL, nil, 1, 1001, 0)
 		mock.ExpectQuery(pollSQL(sqlstore.MySQL, 0)).WithArgs(1001).WillReturnError(errDown)
 		ready, changed, _, changes := record()
 		assert.ErrorIs(t, s.Watch(ctx, ready, changed), errDown)
 		assert.Len(t, *changes, 1001)
 	})
+	for _, d := range []sqlstore.Dialect{sqlstore.MySQL, sqlstore.SQLite} {
+		t.Run(d.String()+": a table without the triggers cannot be watched", func(t *testing.T) {
+			s, mock := newPollMock(t, d)
+			expectTriggers(mock, d, "tokenauth_tokens", 1)
+			ready, changed, readied, _ := record()
+			err := s.Watch(ctx, ready, changed)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "revocation triggers are missing")
+			assert.False(t, *readied)
+		})
+	}
+	t.Run("the look-up of the triggers fails", func(t *testing.T) {
+		s, mock := newPollMock(t, sqlstore.SQLite)
+		mock.ExpectQuery(countTriggersSQL[sqlstore.SQLite]).WillReturnError(errDown)
+		ready, changed, readied, _ := record()
+		assert.ErrorIs(t, s.Watch(ctx, ready, changed), errDown)
+		assert.False(t, *readied)
+	})
 	t.Run("the first read fails: no ready", func(t *testing.T) {
 		s, mock := newPollMock(t, sqlstore.MySQL)
+		expectTriggers(mock, sqlstore.MySQL, "tokenauth_tokens", 2)
 		mock.ExpectQuery(logTailSQL[sqlstore.MySQL]).WillReturnError(errDown)
 		ready, changed, readied, _ := record()
 		assert.ErrorIs(t, s.Watch(ctx, ready, changed), errDown)
@@ -199,6 +263,7 @@ func TestWatchPolls(t *testing.T) {
 	})
 	t.Run("unreadable rows", func(t *testing.T) {
 		s, mock := newPollMock(t, sqlstore.MySQL)
+		expectTriggers(mock, sqlstore.MySQL, "tokenauth_tokens", 2)
 		mock.ExpectQuery(logTailSQL[sqlstore.MySQL]).WillReturnRows(seqRows(3))
 		mock.ExpectQuery(pollSQL(sqlstore.MySQL, 0)).WithArgs(3).WillReturnRows(logRows().AddRow("four", "id", "u"))
 		ready, changed, _, changes := record()
@@ -207,6 +272,7 @@ func TestWatchPolls(t *testing.T) {
 	})
 	t.Run("until ctx ends", func(t *testing.T) {
 		s, mock := newPollMock(t, sqlstore.MySQL)
+		expectTriggers(mock, sqlstore.MySQL, "tokenauth_tokens", 2)
 		mock.ExpectQuery(logTailSQL[sqlstore.MySQL]).WillReturnRows(seqRows(3))
 		mock.ExpectQuery(pollSQL(sqlstore.MySQL, 0)).WithArgs(3).WillReturnRows(logRows().AddRow(4, "id-4", "u"))
 		// The prune, with ctx already canceled, never reaches the driver.
