@@ -52,8 +52,10 @@ func TestSchema(t *testing.T) {
 			"DROP TRIGGER IF EXISTS `api_tokens_on_delete`;\n\nCREATE TRIGGER `api_tokens_on_delete` AFTER DELETE ON `api_tokens` FOR EACH ROW\n" +
 				"INSERT INTO `api_tokens_revocations` (token_id, user_id, created_at) VALUES (OLD.id, OLD.user_id, UTC_TIMESTAMP(6));",
 			"DROP TRIGGER IF EXISTS `api_tokens_on_expire`;\n\nCREATE TRIGGER `api_tokens_on_expire` AFTER UPDATE ON `api_tokens` FOR EACH ROW\n" +
-				"INSERT INTO `api_tokens_revocations` (token_id, user_id, created_at) SELECT OLD.id, OLD.user_id, UTC_TIMESTAMP(6) FROM DUAL\n" +
-				"WHERE NEW.expires_at < OLD.expires_at",
+				"IF NEW.expires_at < OLD.expires_at OR (NEW.expires_at IS NOT NULL AND OLD.expires_at IS NULL)\n" +
+				"   OR NEW.max_expires_at < OLD.max_expires_at OR (NEW.max_expires_at IS NOT NULL AND OLD.max_expires_at IS NULL) THEN\n" +
+				"    INSERT INTO `api_tokens_revocations` (token_id, user_id, created_at) VALUES (OLD.id, OLD.user_id, UTC_TIMESTAMP(6));\n" +
+				"END IF;",
 		}},
 		{sqlstore.SQLite, []string{
 			`CREATE TABLE IF NOT EXISTS "api_tokens" (`,
