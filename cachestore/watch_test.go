@@ -403,7 +403,8 @@ func (s *fullStore) TouchBatch(ctx context.Context, uses []tokenauth.TokenUse) e
 // of the tokens they change.
 func TestExpireAndTouchBatch(t *testing.T) {
 	ctx := context.Background()
-	at := time.Now().Add(time.Minute)
+	// Stores keep microseconds.
+	at := time.Now().Add(time.Minute).Truncate(time.Microsecond)
 
 	t.Run("passed through", func(t *testing.T) {
 		inner := &innerStore{Store: memstore.New()}
