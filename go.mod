@@ -1,6 +1,6 @@
 module github.com/go-tokenauth/tokenauth
 
-go 1.22
+go 1.25.0
 
 require github.com/stretchr/testify v1.12.1
 

@@ -1,11 +1,11 @@
-package sqlstore_test
+package integration_test
 
 import (
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"log/slog"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,6 +24,9 @@ const (
 	envPostgres = "TOKENAUTH_TEST_POSTGRES_DSN"
 	envMySQL    = "TOKENAUTH_TEST_MYSQL_DSN"
 )
+
+// errDown is a driver's error during an outage.
+var errDown = errors.New("dial tcp 10.0.0.5:5432: connect: connection refused")
 
 // backend is a database the integration tests and benchmarks run against.
 type backend struct {
@@ -99,6 +102,3 @@ func dropTable(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string) {
 		}
 	})
 }
-
-// discardLogger keeps expected store failures out of the test output.
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
