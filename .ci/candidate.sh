@@ -27,6 +27,7 @@
 #                      which does not exist before the tag
 #   tidy_modules DIR   go mod tidy in every module under DIR, each on its own
 #   remove_candidate_dir DIR
+#                      removes DIR, read-only module cache files included
 
 core_path=$(sed -n 's/^module[[:space:]]*//p' "$root/go.mod")
 
@@ -39,12 +40,21 @@ module_dirs() {
 # go_line prints the go version a go.mod declares.
 go_line() { sed -n 's/^go[[:space:]]*//p' "$1"; }
 
+# sibling_requirements FILE... prints "path version" for each requirement
+# on this repository's modules in the go.mod files named.
+sibling_requirements() {
+	awk -v core="$core_path" '
+		$1 == "require" { $1 = ""; $0 = $0 }
+		$1 == core || index($1, core "/") == 1 { print $1, $2 }' "$@"
+}
+
 # candidate_version prints the version at which the modules require each
 # other, failing when they disagree: all modules are released together.
 candidate_version() {
 	local versions
-	versions=$(module_dirs | grep -vx '\.' | sed "s|^|$root/|; s|$|/go.mod|" | xargs awk -v core="$core_path" \
-		'{ if ($1 == "require") { $1 = ""; $0 = $0 } } index($1, core) == 1 && ($1 == core || substr($1, length(core) + 1, 1) == "/") { print $2 }' | sort -u)
+	versions=$(module_dirs | grep -vx '\.' | sed "s|^|$root/|; s|$|/go.mod|" | xargs awk -v core="$core_path" '
+		$1 == "require" { $1 = ""; $0 = $0 }
+		$1 == core || index($1, core "/") == 1 { print $2 }' | sort -u)
 	if [ "$(printf '%s\n' "$versions" | grep -c .)" != 1 ]; then
 		echo "the modules require different versions of $core_path and its sub-modules (want one): $(echo $versions)" >&2
 		return 1
@@ -63,12 +73,16 @@ candidate_env() {
 	export GOPROXY="file://$dir/proxy,file://$cache/cache/download,$(go env GOPROXY)"
 	export GOMODCACHE="$dir/modcache"
 	export GONOSUMDB="$core_path${GONOSUMDB:+,$GONOSUMDB}"
-	export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+	# -trimpath: the build cache then keys packages by content alone, not by
+	# this run's temporary directories, so later runs reuse what this one
+	# compiles.
+	export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod -trimpath"
 }
 
 candidate_publish() {
 	local dir=$1 version=$2 tree=${3:-}
 	rm -rf "$dir/proxy"
+	[ -z "$tree" ] || remove_candidate_dir "$tree"
 	"$dir/modproxy" -version "$version" -o "$dir/proxy" ${tree:+-tree "$tree"} "$root" >"$dir/modules"
 	remove_candidate_dir "$dir/modcache/$core_path"
 	remove_candidate_dir "$dir/modcache/cache/download/$core_path"
