@@ -3,9 +3,9 @@ module github.com/go-tokenauth/tokenauth/e2e
 go 1.26.0
 
 require (
-	github.com/go-tokenauth/tokenauth v0.0.0
-	github.com/go-tokenauth/tokenauth/stores/redisstore v0.0.0
-	github.com/go-tokenauth/tokenauth/stores/sqlstore v0.0.0
+	github.com/go-tokenauth/tokenauth v0.1.0
+	github.com/go-tokenauth/tokenauth/stores/redisstore v0.1.0
+	github.com/go-tokenauth/tokenauth/stores/sqlstore v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
@@ -31,10 +31,4 @@ require (
 	modernc.org/libc v1.79.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-)
-
-replace (
-	github.com/go-tokenauth/tokenauth => ..
-	github.com/go-tokenauth/tokenauth/stores/redisstore => ../stores/redisstore
-	github.com/go-tokenauth/tokenauth/stores/sqlstore => ../stores/sqlstore
 )

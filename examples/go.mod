@@ -5,11 +5,11 @@ go 1.26.0
 require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
-	github.com/go-tokenauth/tokenauth v0.0.0
-	github.com/go-tokenauth/tokenauth/adapters/chiauth v0.0.0
-	github.com/go-tokenauth/tokenauth/adapters/echoauth v0.0.0
-	github.com/go-tokenauth/tokenauth/adapters/ginauth v0.0.0
-	github.com/go-tokenauth/tokenauth/stores/sqlstore v0.0.0
+	github.com/go-tokenauth/tokenauth v0.1.0
+	github.com/go-tokenauth/tokenauth/adapters/chiauth v0.1.0
+	github.com/go-tokenauth/tokenauth/adapters/echoauth v0.1.0
+	github.com/go-tokenauth/tokenauth/adapters/ginauth v0.1.0
+	github.com/go-tokenauth/tokenauth/stores/sqlstore v0.1.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/crypto v0.58.0
@@ -58,12 +58,4 @@ require (
 	modernc.org/libc v1.79.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-)
-
-replace (
-	github.com/go-tokenauth/tokenauth => ..
-	github.com/go-tokenauth/tokenauth/adapters/chiauth => ../adapters/chiauth
-	github.com/go-tokenauth/tokenauth/adapters/echoauth => ../adapters/echoauth
-	github.com/go-tokenauth/tokenauth/adapters/ginauth => ../adapters/ginauth
-	github.com/go-tokenauth/tokenauth/stores/sqlstore => ../stores/sqlstore
 )

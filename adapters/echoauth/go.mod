@@ -3,7 +3,7 @@ module github.com/go-tokenauth/tokenauth/adapters/echoauth
 go 1.25.0
 
 require (
-	github.com/go-tokenauth/tokenauth v0.0.0
+	github.com/go-tokenauth/tokenauth v0.1.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/stretchr/testify v1.12.1
 )
@@ -20,5 +20,3 @@ require (
 	golang.org/x/sys v0.46.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 )
-
-replace github.com/go-tokenauth/tokenauth => ../..

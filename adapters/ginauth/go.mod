@@ -4,7 +4,7 @@ go 1.25.0
 
 require (
 	github.com/gin-gonic/gin v1.12.0
-	github.com/go-tokenauth/tokenauth v0.0.0
+	github.com/go-tokenauth/tokenauth v0.1.0
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -40,5 +40,3 @@ require (
 	golang.org/x/text v0.34.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 )
-
-replace github.com/go-tokenauth/tokenauth => ../..

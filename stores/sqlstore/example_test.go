@@ -15,7 +15,9 @@ import (
 
 // A store on an SQLite file, end to end. The program blank-imports
 // modernc.org/sqlite; PostgreSQL and MySQL differ only in the DSN and the
-// driver import.
+// driver import. This module imports no driver, so the example is compiled,
+// not run; stores/sqlstore/integration runs the same calls (TestOpen,
+// TestStore).
 func ExampleOpen() {
 	dir, err := os.MkdirTemp("", "sqlstore-example")
 	if err != nil {
@@ -45,17 +47,14 @@ func ExampleOpen() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(p.Token.UserID, p.Token.Name, p.Token.Scopes)
+	fmt.Println(p.Token.UserID, p.Token.Name, p.Token.Scopes) // alice cli [read]
 
 	n, err := auth.RevokeAll(ctx, "alice")
 	if err != nil {
 		log.Fatal(err)
 	}
 	_, err = auth.Verify(ctx, key)
-	fmt.Println("revoked:", n, err)
-	// Output:
-	// alice cli [read]
-	// revoked: 1 tokenauth: invalid token
+	fmt.Println("revoked:", n, err) // revoked: 1 tokenauth: invalid token
 }
 
 // Watch hears of revocations made by anyone: here another process's

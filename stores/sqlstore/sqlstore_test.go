@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -607,3 +608,6 @@ func TestDriverErrorIsAnOutageForTheAuthenticator(t *testing.T) {
 		})
 	}
 }
+
+// discardLogger keeps expected store failures out of the test output.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

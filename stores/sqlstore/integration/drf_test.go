@@ -1,4 +1,4 @@
-package sqlstore_test
+package integration_test
 
 import (
 	"context"
@@ -260,13 +260,3 @@ func TestImportErrors(t *testing.T) {
 	})
 }
 
-// issuedElsewhere returns a well-formed key that no store of the test
-// holds.
-func issuedElsewhere(t *testing.T) string {
-	t.Helper()
-	a, err := tokenauth.New(memstore.New(), tokenauth.Options{})
-	require.NoError(t, err)
-	key, _, err := a.Issue(context.Background(), "elsewhere", tokenauth.IssueOptions{})
-	require.NoError(t, err)
-	return key
-}
