@@ -24,7 +24,7 @@ import (
 // can hold Find back, fail it or make it panic.
 type innerStore struct {
 	tokenauth.Store // the interface alone: a store without Expire or TouchBatch
-	finds, touches atomic.Int64
+	finds, touches  atomic.Int64
 	// gate, when set, holds every Find after it has read the store, until
 	// the gate is closed or the caller's context ends.
 	gate     chan struct{}
