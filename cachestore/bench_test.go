@@ -2,6 +2,10 @@ package cachestore_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-tokenauth/tokenauth"
@@ -9,23 +13,10 @@ import (
 	"github.com/go-tokenauth/tokenauth/memstore"
 )
 
-// BenchmarkFind measures Store.Find: hits on one goroutine and on all of
-// them, negative hits, and misses that reach the wrapped store.
+// BenchmarkFind measures Store.Find on one goroutine: hits, negative hits,
+// and misses that reach the wrapped store.
 func BenchmarkFind(b *testing.B) {
 	ctx := context.Background()
-	newFilled := func(b *testing.B, opts cachestore.Options, n int) (*cachestore.Store, [][]byte) {
-		c, err := cachestore.New(memstore.New(), opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		digests := make([][]byte, n)
-		for i := range digests {
-			tok := newToken(b, "u1")
-			createFound(b, c, tok)
-			digests[i] = tok.Digest
-		}
-		return c, digests
-	}
 
 	b.Run("hit", func(b *testing.B) {
 		c, digests := newFilled(b, cachestore.Options{}, 1)
@@ -36,20 +27,6 @@ func BenchmarkFind(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-	})
-
-	b.Run("hit-parallel", func(b *testing.B) {
-		c, digests := newFilled(b, cachestore.Options{}, 1024)
-		b.ReportAllocs()
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for i := 0; pb.Next(); i++ {
-				if _, err := c.Find(ctx, digests[i%len(digests)]); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
 	})
 
 	b.Run("negative-hit", func(b *testing.B) {
@@ -78,6 +55,111 @@ func BenchmarkFind(b *testing.B) {
 		}
 	})
 }
+
+// newFilled returns a cache over memstore holding n found tokens, and
+// their digests.
+func newFilled(b *testing.B, opts cachestore.Options, n int) (*cachestore.Store, [][]byte) {
+	c, err := cachestore.New(memstore.New(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	digests := make([][]byte, n)
+	for i := range digests {
+		tok := newToken(b, "u1")
+		createFound(b, c, tok)
+		digests[i] = tok.Digest
+	}
+	return c, digests
+}
+
+// BenchmarkFindParallel is Store.Find from GOMAXPROCS goroutines at once:
+// hits on one token (one client, so one shard), on 1,000 tokens, and
+// negative hits on one unknown digest. Run it with -cpu 1,2,4,8,16: the
+// time per lookup should not grow with the goroutines, as a hit shares no
+// lock and writes no shared cache line.
+func BenchmarkFindParallel(b *testing.B) {
+	ctx := context.Background()
+	run := func(b *testing.B, c *cachestore.Store, digests [][]byte, wantErr error) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		var start atomic.Uint32
+		b.RunParallel(func(pb *testing.PB) {
+			// Each goroutine walks the digests from its own place.
+			i := int(start.Add(1)) * 997
+			for pb.Next() {
+				i++
+				if _, err := c.Find(ctx, digests[i%len(digests)]); !errors.Is(err, wantErr) {
+					b.Errorf("Find: %v, want %v", err, wantErr)
+					return
+				}
+			}
+		})
+	}
+	b.Run("one-token", func(b *testing.B) {
+		c, digests := newFilled(b, cachestore.Options{}, 1)
+		run(b, c, digests, nil)
+	})
+	b.Run("1000-tokens", func(b *testing.B) {
+		c, digests := newFilled(b, cachestore.Options{}, 1000)
+		run(b, c, digests, nil)
+	})
+	b.Run("unknown-token", func(b *testing.B) {
+		c, _ := newFilled(b, cachestore.Options{}, 0)
+		unknown := newToken(b, "u1").Digest
+		if _, err := c.Find(ctx, unknown); !errors.Is(err, tokenauth.ErrNotFound) {
+			b.Fatal(err)
+		}
+		run(b, c, [][]byte{unknown}, tokenauth.ErrNotFound)
+	})
+}
+
+// BenchmarkMiddlewareParallel is the root package's benchmark of the same
+// name with the cache in front of memstore: Require with a valid token,
+// from GOMAXPROCS goroutines at once, all with the same token. Run it with
+// -cpu 1,2,4,8,16.
+func BenchmarkMiddlewareParallel(b *testing.B) {
+	c, err := cachestore.New(memstore.New(), cachestore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := tokenauth.New(c, tokenauth.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = a.Close() })
+	key, _, err := a.Issue(context.Background(), "1", tokenauth.IssueOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := a.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	r := httptest.NewRequest(http.MethodGet, "/api/protected/", nil)
+	r.Header.Set("Authorization", "Token "+key)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discardWriter{h: http.Header{}}
+		for pb.Next() {
+			h.ServeHTTP(w, r)
+			if w.code != http.StatusNoContent {
+				b.Errorf("status %d", w.code)
+				return
+			}
+		}
+	})
+}
+
+// discardWriter is a ResponseWriter that allocates nothing and keeps only
+// the status, so the benchmark measures the middleware.
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(code int)        { d.code = code }
 
 // BenchmarkVerify is Authenticator.Verify of a valid key with the cache in
 // front of memstore: the per-request cost of tokenauth on a cache hit,

@@ -55,9 +55,16 @@
 //     are evicted (CLOCK, an approximation of LRU), and unknown digests
 //     cannot evict found tokens.
 //
-// A hit takes one short lock on one of up to 16 shards and does not
-// allocate; it returns the wrapped store's record itself, which is
-// read-only by the tokenauth.Store contract.
+// A hit takes no lock and writes no memory that other cores read, so that
+// its cost does not grow with them, even when every request carries the
+// same token: the entry is found through a table that lookups read without
+// a lock, and that the holder of its shard's lock changes with atomic
+// stores, so that a lookup begun after an entry was dropped cannot reach
+// it; CLOCK's bit is written only when the hand has cleared it; and hits
+// are counted on per-processor stripes. Misses and invalidations lock one
+// of up to 16 shards. A hit does not allocate; it returns the wrapped
+// store's record itself, which is read-only by the tokenauth.Store
+// contract.
 package cachestore
 
 import (
@@ -146,6 +153,8 @@ type Store struct {
 	now         func() time.Time
 	seed        maphash.Seed
 	shards      []shard
+	shardShift  uint // a digest's shard is its hash's top bits
+	hits        hitCounts
 	bypassed    atomic.Uint64 // lookups sent to the wrapped store unwatched
 
 	watch watchState
@@ -194,21 +203,21 @@ func newStore(s tokenauth.Store, opts Options, minBackoff, maxBackoff time.Durat
 	if negativeTTL == 0 {
 		negativeTTL = defaultNegativeTTL
 	}
-	c := &Store{inner: s, ttl: ttl, negativeTTL: negativeTTL, now: opts.Now, seed: maphash.MakeSeed()}
+	c := &Store{inner: s, ttl: ttl, negativeTTL: negativeTTL, now: opts.Now, seed: maphash.MakeSeed(), hits: newHitCounts()}
 	if c.now == nil {
 		c.now = time.Now
 	}
-	n := 1
+	n, shift := 1, uint(64)
 	for n < maxShards && size/(2*n) >= minShardSize {
-		n *= 2
+		n, shift = 2*n, shift-1
 	}
-	c.shards = make([]shard, n)
+	c.shards, c.shardShift = make([]shard, n), shift
 	for i := range c.shards {
 		found := size / n
 		if i < size%n {
 			found++
 		}
-		c.shards[i] = newShard(found)
+		c.shards[i].init(found)
 	}
 	if w, ok := s.(tokenauth.Watcher); ok {
 		c.startWatching(w, opts, minBackoff, maxBackoff)
@@ -224,12 +233,25 @@ func (c *Store) Close() error {
 	return nil
 }
 
-// shard returns the shard that holds digest.
-func (c *Store) shard(digest []byte) *shard {
-	if len(c.shards) == 1 {
-		return &c.shards[0]
+// hash returns digest's hash, which picks its shard (top bits) and its
+// bucket in the shard's index (bottom bits).
+func (c *Store) hash(digest []byte) uint64 {
+	return maphash.Bytes(c.seed, digest)
+}
+
+// shard returns the shard that holds the digest whose hash is h.
+func (c *Store) shard(h uint64) *shard {
+	return &c.shards[h>>c.shardShift]
+}
+
+// answer counts a hit on e and returns its answer.
+func (c *Store) answer(e *entry) (*tokenauth.Token, error) {
+	if e.tok == nil {
+		c.hits.add(negativeHit)
+		return nil, tokenauth.ErrNotFound
 	}
-	return &c.shards[maphash.Bytes(c.seed, digest)&uint64(len(c.shards)-1)]
+	c.hits.add(hit)
+	return e.tok, nil
 }
 
 // Find returns the cached answer for digest when it is fresh, and asks the
@@ -242,11 +264,18 @@ func (c *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, erro
 		c.bypassed.Add(1)
 		return c.inner.Find(ctx, digest)
 	}
-	sh := c.shard(digest)
+	h := c.hash(digest)
+	sh := c.shard(h)
 	now := c.now()
+	// A hit takes no lock; the lock is for misses and for the rare lookup
+	// that runs while the index grows.
+	if e := sh.load(h, digest, now); e != nil {
+		return c.answer(e)
+	}
 	sh.mu.Lock()
-	if e := sh.lookup(digest, now); e != nil {
-		return sh.answer(e)
+	if e := sh.lookup(h, digest, now); e != nil {
+		sh.mu.Unlock()
+		return c.answer(e)
 	}
 	sh.misses++
 	for {
@@ -256,7 +285,7 @@ func (c *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, erro
 			f = &flight{done: make(chan struct{})}
 			sh.flights[key] = f
 			sh.mu.Unlock()
-			c.load(ctx, sh, key, digest, f, now)
+			c.load(ctx, sh, h, key, digest, f, now)
 			return f.tok, f.err
 		}
 		sh.mu.Unlock()
@@ -270,8 +299,9 @@ func (c *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, erro
 		}
 		now = c.now()
 		sh.mu.Lock()
-		if e := sh.lookup(digest, now); e != nil {
-			return sh.answer(e)
+		if e := sh.lookup(h, digest, now); e != nil {
+			sh.mu.Unlock()
+			return c.answer(e)
 		}
 	}
 }
@@ -285,9 +315,10 @@ func (c *Store) Create(ctx context.Context, t *tokenauth.Token) error {
 	// t belongs to the wrapped store once passed: take what is needed first.
 	digest := slices.Clone(t.Digest)
 	err := c.inner.Create(ctx, t)
-	sh := c.shard(digest)
+	h := c.hash(digest)
+	sh := c.shard(h)
 	sh.mu.Lock()
-	sh.forgetDigest(digest)
+	sh.forgetDigest(h, digest)
 	sh.mu.Unlock()
 	return err
 }
@@ -420,15 +451,13 @@ func (c *Store) forgetUser(userID string) {
 
 // Stats returns the Store's counters.
 func (c *Store) Stats() Stats {
-	s := Stats{Misses: c.bypassed.Load()}
+	s := Stats{Hits: c.hits.sum(hit), NegativeHits: c.hits.sum(negativeHit), Misses: c.bypassed.Load()}
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		s.Hits += sh.hits
-		s.NegativeHits += sh.negativeHits
 		s.Misses += sh.misses
 		s.Evictions += sh.evictions
-		s.Len += len(sh.entries)
+		s.Len += sh.entries.n
 		sh.mu.Unlock()
 	}
 	return s

@@ -24,7 +24,7 @@ import (
 // can hold Find back, fail it or make it panic.
 type innerStore struct {
 	tokenauth.Store // the interface alone: a store without Expire or TouchBatch
-	finds, touches atomic.Int64
+	finds, touches  atomic.Int64
 	// gate, when set, holds every Find after it has read the store, until
 	// the gate is closed or the caller's context ends.
 	gate     chan struct{}
@@ -744,4 +744,70 @@ func TestShardsConcurrent(t *testing.T) {
 		_, stored := s.Store.Find(ctx, tok.Digest)
 		assert.Equal(t, stored == nil, cached == nil, "token %s", tok.ID)
 	}
+}
+
+// Hits take no lock: lookups running while a revocation is made get the
+// token or not, and every lookup begun after it returned misses it.
+func TestHitsDuringRevoke(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := newCache(t, cachestore.Options{})
+	tok := newToken(t, "u1")
+	createFound(t, c, tok)
+	var revoked atomic.Bool
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				after := revoked.Load()
+				got, err := c.Find(ctx, tok.Digest)
+				if after {
+					assert.ErrorIs(t, err, tokenauth.ErrNotFound, "a lookup begun after the revocation")
+					return
+				}
+				if err == nil {
+					assert.Equal(t, tok.ID, got.ID)
+				} else {
+					assert.ErrorIs(t, err, tokenauth.ErrNotFound)
+				}
+			}
+		}()
+	}
+	// Let the lookups hit for a while.
+	require.Eventually(t, func() bool { return c.Stats().Hits >= 1000 }, 5*time.Second, time.Millisecond)
+	require.NoError(t, c.Delete(ctx, tok.ID))
+	revoked.Store(true)
+	wg.Wait()
+}
+
+// Hits on a token go on without reaching the store while other tokens
+// fill the cache and its index grows, and each is counted once.
+func TestHitsWhileIndexGrows(t *testing.T) {
+	ctx := context.Background()
+	c, s, _ := newCache(t, cachestore.Options{Size: 4096, NegativeTTL: -1})
+	hot := newToken(t, "u1")
+	cached, err := c.Find(ctx, create(t, c, hot))
+	require.NoError(t, err)
+	const readers, each, others = 4, 3000, 2000
+	var wg sync.WaitGroup
+	for w := 0; w < readers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				got, err := c.Find(ctx, hot.Digest)
+				if !assert.NoError(t, err) {
+					return
+				}
+				assert.Same(t, cached, got, "the cached record")
+			}
+		}()
+	}
+	for i := 0; i < others; i++ {
+		createFound(t, c, newToken(t, fmt.Sprintf("u%d", i)))
+	}
+	wg.Wait()
+	assert.EqualValues(t, 1+others, s.finds.Load(), "the hot token was read once")
+	assert.Equal(t, cachestore.Stats{Hits: readers * each, Misses: 1 + others, Len: 1 + others}, c.Stats())
 }

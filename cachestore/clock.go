@@ -23,8 +23,8 @@ func (k *clock) add(e *entry, now time.Time) (victim *entry) {
 			k.hand = 0
 		}
 		v := k.slots[k.hand]
-		if v.ref && now.Before(v.expires) {
-			v.ref = false
+		if v.ref.Load() && now.Before(v.expires) {
+			v.ref.Store(false)
 			k.hand++
 			continue
 		}

@@ -28,7 +28,7 @@ type flight struct {
 
 // load asks the wrapped store for digest on behalf of f's sharers, then
 // caches the answer unless it may have been made stale meanwhile.
-func (c *Store) load(ctx context.Context, sh *shard, key string, digest []byte, f *flight, started time.Time) {
+func (c *Store) load(ctx context.Context, sh *shard, h uint64, key string, digest []byte, f *flight, started time.Time) {
 	returned := false
 	defer func() {
 		if !returned {
@@ -39,7 +39,7 @@ func (c *Store) load(ctx context.Context, sh *shard, key string, digest []byte, 
 			delete(sh.flights, key)
 		}
 		if returned {
-			c.keep(sh, key, f, started)
+			c.keep(sh, h, key, digest, f, started)
 		}
 		sh.mu.Unlock()
 		close(f.done)
@@ -49,13 +49,14 @@ func (c *Store) load(ctx context.Context, sh *shard, key string, digest []byte, 
 	returned = true
 }
 
-// keep caches f's answer: a found token for the TTL, "not found" for the
-// negative TTL, an error never. sh.mu must be held.
-func (c *Store) keep(sh *shard, key string, f *flight, started time.Time) {
+// keep caches f's answer for digest, whose hash is h and string key: a
+// found token for the TTL, "not found" for the negative TTL, an error
+// never. sh.mu must be held.
+func (c *Store) keep(sh *shard, h uint64, key string, digest []byte, f *flight, started time.Time) {
 	if f.stale {
 		return
 	}
-	e := &entry{key: key, loaded: started}
+	e := &entry{hash: h, key: key, loaded: started}
 	switch {
 	case f.err == nil && f.tok != nil:
 		e.tok, e.expires = f.tok, started.Add(c.ttl)
@@ -64,7 +65,7 @@ func (c *Store) keep(sh *shard, key string, f *flight, started time.Time) {
 	default:
 		return
 	}
-	sh.insert(e, c.now())
+	sh.insert(e, digest, c.now())
 }
 
 // detachFlights marks every lookup in progress stale and removes it from

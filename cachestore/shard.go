@@ -2,20 +2,26 @@ package cachestore
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
 )
 
 // entry is a cached answer for one digest: a token, or "not found" when
-// tok is nil.
+// tok is nil. Lookups read it without a lock: the fields up to next are
+// set before it is published and never change; ref and next are atomic;
+// the rest belongs to the holder of the shard's lock.
 type entry struct {
+	hash    uint64 // of the digest, with the Store's seed
 	key     string // string(digest)
 	tok     *tokenauth.Token
 	loaded  time.Time // when the wrapped store was asked
 	expires time.Time // loaded plus the TTL that applies
-	ref     bool      // CLOCK's reference bit: used since the hand passed
-	slot    int       // index in its clock
+
+	next atomic.Pointer[entry] // in its index bucket
+	ref  atomic.Bool           // CLOCK's reference bit: used since the hand passed
+	slot int                   // index in its clock
 
 	// Found entries of the same user form a list, for DeleteUser.
 	prevOfUser, nextOfUser *entry
@@ -31,39 +37,61 @@ func (e *entry) fresh(now time.Time) bool {
 	return e.tok == nil || !e.tok.Expired(now) || !e.tok.ExpiresAt.After(e.loaded)
 }
 
+// use marks e used for CLOCK. The bit is written only when the hand has
+// cleared it, so that a hot entry's cache line is not written at every hit.
+func (e *entry) use() {
+	if !e.ref.Load() {
+		e.ref.Store(true)
+	}
+}
+
 // shard is one lock's worth of the cache. Found tokens and unknown digests
 // live in separate clocks, so that unknown ones never evict found ones.
+// Hits read entries through index without the lock; everything else takes
+// it.
 type shard struct {
+	entries index
+	// Keeps the lock off the line that hits read.
+	_ [64]byte
+
 	mu       sync.Mutex
-	entries  map[string]*entry  // by string(digest)
 	byID     map[string]*entry  // found entries by token ID
 	byUser   map[string]*entry  // head of each user's list
 	flights  map[string]*flight // lookups in progress, by string(digest)
 	found    clock
 	notFound clock
 
-	hits, negativeHits, misses, evictions uint64
+	misses, evictions uint64
 
-	_ [64]byte // keeps each shard's lock and counters off its neighbour's cache line
+	_ [64]byte // keeps each shard off its neighbour's cache lines
 }
 
-// newShard returns a shard holding up to size found tokens and a quarter
-// as many unknown digests.
-func newShard(size int) shard {
-	return shard{
-		entries:  make(map[string]*entry),
-		byID:     make(map[string]*entry),
-		byUser:   make(map[string]*entry),
-		flights:  make(map[string]*flight),
-		found:    clock{size: size},
-		notFound: clock{size: max(1, size/4)},
+// init readies sh to hold up to size found tokens and a quarter as many
+// unknown digests.
+func (sh *shard) init(size int) {
+	sh.entries.reset()
+	sh.byID = make(map[string]*entry)
+	sh.byUser = make(map[string]*entry)
+	sh.flights = make(map[string]*flight)
+	sh.found = clock{size: size}
+	sh.notFound = clock{size: max(1, size/4)}
+}
+
+// load returns the entry that may answer for digest, whose hash is h, at
+// now, without the lock. It may miss one that lookup would return.
+func (sh *shard) load(h uint64, digest []byte, now time.Time) *entry {
+	e := sh.entries.load(h, digest)
+	if e == nil || !e.fresh(now) {
+		return nil
 	}
+	e.use()
+	return e
 }
 
-// lookup returns the entry that may answer for digest at now, dropping a
-// stale one. sh.mu must be held.
-func (sh *shard) lookup(digest []byte, now time.Time) *entry {
-	e := sh.entries[string(digest)]
+// lookup returns the entry that may answer for digest, whose hash is h, at
+// now, dropping a stale one. sh.mu must be held.
+func (sh *shard) lookup(h uint64, digest []byte, now time.Time) *entry {
+	e := sh.entries.find(h, digest)
 	if e == nil {
 		return nil
 	}
@@ -71,26 +99,14 @@ func (sh *shard) lookup(digest []byte, now time.Time) *entry {
 		sh.remove(e)
 		return nil
 	}
-	e.ref = true
+	e.use()
 	return e
 }
 
-// answer counts a hit on e and returns its answer, unlocking sh.mu.
-func (sh *shard) answer(e *entry) (*tokenauth.Token, error) {
-	if e.tok == nil {
-		sh.negativeHits++
-		sh.mu.Unlock()
-		return nil, tokenauth.ErrNotFound
-	}
-	sh.hits++
-	sh.mu.Unlock()
-	return e.tok, nil
-}
-
-// insert caches e, evicting another entry if its clock is full. sh.mu
-// must be held.
-func (sh *shard) insert(e *entry, now time.Time) {
-	if old := sh.entries[e.key]; old != nil {
+// insert caches e for digest, evicting another entry if its clock is
+// full. sh.mu must be held.
+func (sh *shard) insert(e *entry, digest []byte, now time.Time) {
+	if old := sh.entries.find(e.hash, digest); old != nil {
 		sh.remove(old)
 	}
 	k := &sh.notFound
@@ -106,7 +122,7 @@ func (sh *shard) insert(e *entry, now time.Time) {
 			sh.evictions++
 		}
 	}
-	sh.entries[e.key] = e
+	sh.entries.add(e)
 	if e.tok == nil {
 		return
 	}
@@ -130,7 +146,7 @@ func (sh *shard) remove(e *entry) {
 
 // unindex drops e from the maps and its user's list. sh.mu must be held.
 func (sh *shard) unindex(e *entry) {
-	delete(sh.entries, e.key)
+	sh.entries.remove(e)
 	if e.tok == nil {
 		return
 	}
@@ -149,10 +165,10 @@ func (sh *shard) unindex(e *entry) {
 	e.prevOfUser, e.nextOfUser = nil, nil
 }
 
-// forgetDigest drops the answer for digest, cached or being looked up.
-// sh.mu must be held.
-func (sh *shard) forgetDigest(digest []byte) {
-	if e := sh.entries[string(digest)]; e != nil {
+// forgetDigest drops the answer for digest, whose hash is h, cached or
+// being looked up. sh.mu must be held.
+func (sh *shard) forgetDigest(h uint64, digest []byte) {
+	if e := sh.entries.find(h, digest); e != nil {
 		sh.remove(e)
 	}
 	if f := sh.flights[string(digest)]; f != nil {
@@ -175,7 +191,7 @@ func (sh *shard) forgetExpired(before time.Time) {
 // clear drops every entry and detaches every lookup in progress. sh.mu
 // must be held.
 func (sh *shard) clear() {
-	clear(sh.entries)
+	sh.entries.reset()
 	clear(sh.byID)
 	clear(sh.byUser)
 	sh.found.reset()
