@@ -23,7 +23,7 @@ import (
 // innerStore is a memstore that counts the calls the cache passes on and
 // can hold Find back, fail it or make it panic.
 type innerStore struct {
-	*memstore.Store
+	tokenauth.Store // the interface alone: a store without Expire or TouchBatch
 	finds, touches atomic.Int64
 	// gate, when set, holds every Find after it has read the store, until
 	// the gate is closed or the caller's context ends.
@@ -31,6 +31,11 @@ type innerStore struct {
 	err      error // returned by Find when set
 	panics   bool  // Find panics when set
 	touchErr error // returned by Touch when set
+}
+
+// DeleteExpired passes through to the wrapped store (memstore has it).
+func (s *innerStore) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
+	return s.Store.(tokenauth.ExpiredDeleter).DeleteExpired(ctx, before)
 }
 
 func (s *innerStore) Find(ctx context.Context, digest []byte) (*tokenauth.Token, error) {

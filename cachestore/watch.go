@@ -97,6 +97,17 @@ func (c *Store) watchLoop(ctx context.Context, w tokenauth.Watcher) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, errors.ErrUnsupported) && upSince.IsZero() {
+			// The store can publish no revocations as configured (a
+			// PostgreSQL store without a listener): say so once, and
+			// rely on the TTL as a cache without a channel does.
+			st.log.LogAttrs(ctx, slog.LevelInfo, "cachestore: the wrapped store cannot watch revocations; other processes' revocations take up to the cache TTL to be seen here",
+				slog.String("reason", err.Error()))
+			if st.onWatch != nil {
+				st.onWatch(false, err)
+			}
+			return
+		}
 		if err == nil {
 			err = errWatchEnded
 		}

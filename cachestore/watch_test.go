@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -403,7 +405,8 @@ func (s *fullStore) TouchBatch(ctx context.Context, uses []tokenauth.TokenUse) e
 // of the tokens they change.
 func TestExpireAndTouchBatch(t *testing.T) {
 	ctx := context.Background()
-	at := time.Now().Add(time.Minute)
+	// Stores keep microseconds.
+	at := time.Now().Add(time.Minute).Truncate(time.Microsecond)
 
 	t.Run("passed through", func(t *testing.T) {
 		inner := &innerStore{Store: memstore.New()}
@@ -490,4 +493,32 @@ func TestRotateGraceWithoutExpirer(t *testing.T) {
 	assert.ErrorIs(t, err, tokenauth.ErrExpired, "and never after")
 	_, err = a.Verify(ctx, newKey)
 	assert.NoError(t, err)
+}
+
+// unwatchable is a Watcher that cannot watch as configured.
+type unwatchable struct {
+	tokenauth.Store
+	calls atomic.Int64
+}
+
+func (u *unwatchable) Watch(context.Context, func(), func(string, string)) error {
+	u.calls.Add(1)
+	return fmt.Errorf("no listener configured: %w", errors.ErrUnsupported)
+}
+
+// A store that cannot watch is asked once, not retried forever: the cache
+// then bounds revocations by its TTL, as over a store without Watch.
+func TestWatchUnsupported(t *testing.T) {
+	s := &unwatchable{Store: memstore.New()}
+	var reports atomic.Int64
+	c, err := cachestore.New(s, cachestore.Options{OnWatch: func(watching bool, err error) {
+		assert.False(t, watching)
+		assert.ErrorIs(t, err, errors.ErrUnsupported)
+		reports.Add(1)
+	}})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return reports.Load() == 1 }, time.Second, time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	assert.EqualValues(t, 1, s.calls.Load(), "not retried")
+	require.NoError(t, c.Close())
 }

@@ -13,12 +13,14 @@
 // One table (default "tokenauth_tokens") with the token's public ID as
 // primary key, a unique index on the digest (every lookup is one indexed
 // query), an index on (user_id, created_at) for List and DeleteUser, and an
-// index on expires_at for DeleteExpired. Schema returns the DDL for a
-// dialect, for hosts that run their own migration tool; Migrate applies it
-// and is idempotent and safe to run from several processes at once. Migrate
-// also adds the max_expires_at column to a table created before it
-// existed; with a migration tool, add it with the ALTER TABLE that Schema's
-// documentation shows.
+// index on expires_at for DeleteExpired, and the revocation triggers
+// (with, on MySQL and SQLite, the <table>_revocations log). Schema returns
+// the DDL for a dialect, for hosts that run their own migration tool;
+// Migrate applies it and is idempotent and safe to run from several
+// processes at once. Migrate also adds the max_expires_at column and the
+// triggers to a table created before they existed; with a migration tool,
+// add the column with the ALTER TABLE that Schema's documentation shows,
+// then apply Schema's text again.
 //
 // Column encodings, identical in meaning across dialects:
 //
@@ -38,6 +40,27 @@
 // Create rejects records that do not fit these columns with an error
 // wrapping ErrInvalidRecord, before the database is asked, so that every
 // dialect accepts the same records.
+//
+// # Revocations on every replica
+//
+// The schema's triggers record every deletion, and every UPDATE that
+// brings a token's expiry forward, whoever makes it: this process,
+// another replica, the CLI, plain SQL. Watch reports each one, so that a
+// cache in front of the store (package cachestore, which watches the
+// store it wraps) evicts it on every replica at once. On PostgreSQL the
+// triggers NOTIFY and Watch listens through Options.Listener (package
+// pglisten, a module of its own over pgx): a revocation arrives within
+// milliseconds of its commit. On MySQL and SQLite they append to a
+// revocation log that Watch polls every Options.PollInterval (250 ms by
+// default): a revocation arrives within the interval plus one query.
+//
+//	l, err := pglisten.New(dsn) // PostgreSQL only
+//	db, store, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Listener: l})
+//	cache, err := cachestore.New(store, cachestore.Options{})
+//
+// Expire brings a token's expiry forward (Rotate's grace period) with one
+// UPDATE, which the triggers report. TouchBatch writes the uses that the
+// Authenticator gathers in memory with one UPDATE per 500 tokens.
 //
 // # Errors
 //

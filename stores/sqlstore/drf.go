@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/go-tokenauth/tokenauth"
 )
@@ -114,7 +115,7 @@ func Import(ctx context.Context, src *sql.DB, a *tokenauth.Authenticator, opts I
 		if err := rows.Scan(&key, &userID, &createdAt); err != nil {
 			return res, fmt.Errorf("sqlstore: Import: reading row %d: %w", n, err)
 		}
-		_, err := a.Import(ctx, key.String, userID.String, createdAt.t, issue)
+		_, err := a.Import(ctx, uuidForm(key.String), userID.String, createdAt.t, issue)
 		switch {
 		case err == nil:
 			res.Imported++
@@ -133,6 +134,17 @@ func Import(ctx context.Context, src *sql.DB, a *tokenauth.Authenticator, opts I
 		return res, fmt.Errorf("sqlstore: Import: reading %s: %w", table, err)
 	}
 	return res, nil
+}
+
+// uuidForm returns a 32-hex-digit key in the hyphenated form of a UUID:
+// Django keeps a UUIDField so on SQLite and MySQL, while its clients hold
+// str(uuid), hyphens included. Other keys are returned as they are.
+func uuidForm(key string) string {
+	if len(key) != 32 || strings.Trim(strings.ToLower(key), "0123456789abcdef") != "" {
+		return key
+	}
+	key = strings.ToLower(key)
+	return key[:8] + "-" + key[8:12] + "-" + key[12:16] + "-" + key[16:20] + "-" + key[20:]
 }
 
 // isQualifiedIdent accepts name or schema.name, each an unquoted SQL

@@ -176,8 +176,13 @@ func TestImportUUIDKeys(t *testing.T) {
 	src := backends[0].open(t)
 	_, err := src.ExecContext(ctx, `CREATE TABLE "api_customtoken" ("id" integer PRIMARY KEY, "token" char(36) NOT NULL, "owner_id" integer NOT NULL)`)
 	require.NoError(t, err)
-	const key = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-	_, err = src.ExecContext(ctx, `INSERT INTO "api_customtoken" VALUES (1, ?, 5), (2, 'not-a-uuid', 6)`, key)
+	const key = "0b6f1c2e-8a4d-4f3e-9c1b-2d3e4f5a6b7c"
+	// Django keeps a UUIDField on SQLite and MySQL as 32 hex digits; its
+	// clients hold the hyphenated form.
+	const stored = "6F1B2C3D4E5F4A6B8C7D9E0F1A2B3C4D"
+	const key2 = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+	_, err = src.ExecContext(ctx, `INSERT INTO "api_customtoken" VALUES (1, ?, 5), (2, 'not-a-uuid', 6), (3, ?, 7)`,
+		"0b6f1c2e-8a4d-4f3e-9c1b-2d3e4f5a6b7c", stored)
 	require.NoError(t, err)
 	opts := sqlstore.ImportOptions{Table: "api_customtoken", KeyColumn: "token", UserColumn: "owner_id", CreatedColumn: "-", Name: "custom"}
 
@@ -185,17 +190,20 @@ func TestImportUUIDKeys(t *testing.T) {
 	require.NoError(t, err)
 	res, err := sqlstore.Import(ctx, src, legacyOnly, opts)
 	require.NoError(t, err)
-	assert.Equal(t, sqlstore.ImportResult{Invalid: 2}, res, "UUID keys need AcceptUUIDKeys")
+	assert.Equal(t, sqlstore.ImportResult{Invalid: 3}, res, "UUID keys need AcceptUUIDKeys")
 
 	a, err := tokenauth.New(memstore.New(), tokenauth.Options{AcceptUUIDKeys: true})
 	require.NoError(t, err)
 	res, err = sqlstore.Import(ctx, src, a, opts)
 	require.NoError(t, err)
-	assert.Equal(t, sqlstore.ImportResult{Imported: 1, Invalid: 1}, res)
+	assert.Equal(t, sqlstore.ImportResult{Imported: 2, Invalid: 1}, res)
 	p, err := a.Verify(ctx, key)
 	require.NoError(t, err)
 	assert.Equal(t, "5", p.Token.UserID)
 	assert.Equal(t, "custom", p.Token.Name)
+	p, err = a.Verify(ctx, key2)
+	require.NoError(t, err, "a key stored without hyphens works in the form clients hold")
+	assert.Equal(t, "7", p.Token.UserID)
 }
 
 func TestImportErrors(t *testing.T) {

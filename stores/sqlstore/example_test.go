@@ -2,10 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
@@ -56,6 +58,62 @@ func ExampleOpen() {
 	// revoked: 1 tokenauth: invalid token
 }
 
+// Watch hears of revocations made by anyone: here another process's
+// plain SQL, on an SQLite file. A cache (package cachestore) watches the
+// store it wraps this way, and evicts what changed.
+func ExampleStore_Watch() {
+	dir, err := os.MkdirTemp("", "sqlstore-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	dsn := "sqlite:" + filepath.Join(dir, "tokens.db")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, store, err := sqlstore.Open(ctx, dsn, sqlstore.Options{PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	if err := store.Migrate(ctx); err != nil {
+		log.Fatal(err)
+	}
+	auth, err := tokenauth.New(store, tokenauth.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, tok, err := auth.Issue(ctx, "alice", tokenauth.IssueOptions{Name: "cli"})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ready := make(chan struct{})
+	changed := make(chan string)
+	go func() {
+		err := store.Watch(ctx, func() { close(ready) }, func(tokenID, userID string) {
+			changed <- userID + "'s token " + tokenID
+		})
+		if !errors.Is(err, context.Canceled) {
+			log.Print(err)
+		}
+	}()
+	<-ready
+
+	// Another process, which knows nothing of this one.
+	other, _, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(ctx, "DELETE FROM tokenauth_tokens WHERE user_id = 'alice'"); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(<-changed == "alice's token "+tok.ID)
+	// Output:
+	// true
+}
+
 func ExampleParseDSN() {
 	driver, source, dialect, err := sqlstore.ParseDSN("mysql://app:secret@db.internal/app?tls=true")
 	if err != nil {
@@ -93,4 +151,26 @@ func ExampleSchema() {
 	// CREATE INDEX IF NOT EXISTS "tokenauth_tokens_user_id_idx" ON "tokenauth_tokens" (user_id, created_at);
 	//
 	// CREATE INDEX IF NOT EXISTS "tokenauth_tokens_expires_at_idx" ON "tokenauth_tokens" (expires_at) WHERE expires_at IS NOT NULL;
+	//
+	// CREATE OR REPLACE FUNCTION "tokenauth_tokens_notify"() RETURNS trigger LANGUAGE plpgsql AS $$
+	// BEGIN
+	//     PERFORM pg_notify('tokenauth_tokens_revocations', json_build_array(OLD.id, OLD.user_id)::text);
+	//     RETURN NULL;
+	// END
+	// $$;
+	//
+	// DO $$
+	// BEGIN
+	//     IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"tokenauth_tokens"'::regclass AND tgname = 'tokenauth_tokens_on_delete') THEN
+	//         CREATE TRIGGER "tokenauth_tokens_on_delete" AFTER DELETE ON "tokenauth_tokens"
+	//             FOR EACH ROW EXECUTE PROCEDURE "tokenauth_tokens_notify"();
+	//     END IF;
+	//     IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"tokenauth_tokens"'::regclass AND tgname = 'tokenauth_tokens_on_expire') THEN
+	//         CREATE TRIGGER "tokenauth_tokens_on_expire" AFTER UPDATE OF expires_at, max_expires_at ON "tokenauth_tokens"
+	//             FOR EACH ROW WHEN (NEW.expires_at < OLD.expires_at OR (NEW.expires_at IS NOT NULL AND OLD.expires_at IS NULL)
+	//                                OR NEW.max_expires_at < OLD.max_expires_at OR (NEW.max_expires_at IS NOT NULL AND OLD.max_expires_at IS NULL))
+	//             EXECUTE PROCEDURE "tokenauth_tokens_notify"();
+	//     END IF;
+	// END
+	// $$;
 }

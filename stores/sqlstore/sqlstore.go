@@ -48,13 +48,35 @@ func (d Dialect) valid() bool { return d >= Postgres && d <= SQLite }
 // DefaultTable is the table name used when Options.Table is empty.
 const DefaultTable = "tokenauth_tokens"
 
+// DefaultPollInterval is how often Watch reads the revocation log on MySQL
+// and SQLite when Options.PollInterval is zero.
+const DefaultPollInterval = 250 * time.Millisecond
+
+// minPollInterval keeps a mistyped PollInterval from turning Watch into a
+// busy loop.
+const minPollInterval = 10 * time.Millisecond
+
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
 	// Table is the name of the tokens table: 1 to 48 lowercase ASCII
 	// letters, digits and underscores, not starting with a digit. The
-	// index names of PostgreSQL and SQLite start with it. Default
-	// DefaultTable.
+	// names of its indexes, triggers and revocation log start with it.
+	// Default DefaultTable.
 	Table string
+
+	// Listener receives PostgreSQL's notifications for Watch, on a
+	// connection of its own: package
+	// github.com/go-tokenauth/tokenauth/stores/sqlstore/pglisten provides
+	// one over pgx. Without it, Watch on PostgreSQL returns an error
+	// wrapping errors.ErrUnsupported at once. Not used on MySQL and
+	// SQLite, where Watch polls the revocation log through the *sql.DB.
+	Listener Listener
+
+	// PollInterval is how often Watch reads the revocation log on MySQL
+	// and SQLite: a revocation reaches every watcher within PollInterval
+	// plus one query. Zero means DefaultPollInterval; otherwise at least
+	// 10 ms.
+	PollInterval time.Duration
 }
 
 // Store is a tokenauth.Store over a *sql.DB. It is safe for concurrent use.
@@ -64,6 +86,9 @@ type Store struct {
 	dialect Dialect
 	table   string
 	q       queries
+
+	listener Listener      // PostgreSQL's notifications, for Watch
+	poll     time.Duration // how often Watch polls the revocation log
 
 	// findStmt is Find's statement on SQLite, prepared on first use and
 	// kept until the *sql.DB is closed: SQLite has no statement cache, and
@@ -99,13 +124,18 @@ func (s *Store) lockWrite(ctx context.Context) (func(), error) {
 var (
 	_ tokenauth.Store          = (*Store)(nil)
 	_ tokenauth.ExpiredDeleter = (*Store)(nil)
+	_ tokenauth.Expirer        = (*Store)(nil)
+	_ tokenauth.BatchToucher   = (*Store)(nil)
+	_ tokenauth.Watcher        = (*Store)(nil)
 )
 
 // queries holds every statement, built once by New.
 type queries struct {
-	create, find, delete, deleteUser, list, touch, exists, deleteExpired string
-	migrate                                                              []string
-	upgrade, hasColumn                                                   string
+	create, find, delete, deleteUser, list, touch, exists, deleteExpired, expire string
+	migrate                                                                      ddl
+	upgrade, hasColumn, countTriggers                                            string
+	// The revocation log's, on MySQL and SQLite.
+	logTail, logPoll, logPruneBounds, logPrune string
 }
 
 const columns = "id, user_id, name, scopes, digest, created_at, expires_at, last_used_at, max_expires_at"
@@ -127,7 +157,14 @@ func New(db *sql.DB, d Dialect, opts Options) (*Store, error) {
 	if err := checkTable(table); err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, dialect: d, table: table, q: buildQueries(d, table)}
+	poll := opts.PollInterval
+	switch {
+	case poll == 0:
+		poll = DefaultPollInterval
+	case poll < minPollInterval:
+		return nil, invalidOptions(fmt.Sprintf("PollInterval %v is below %v", poll, minPollInterval))
+	}
+	s := &Store{db: db, dialect: d, table: table, q: buildQueries(d, table), listener: opts.Listener, poll: poll}
 	if d == SQLite {
 		s.writeSem = make(chan struct{}, 1)
 	}
@@ -175,16 +212,25 @@ func buildQueries(d Dialect, table string) queries {
 			" expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(" + greatest + "(expires_at," +
 			" CASE WHEN max_expires_at < " + ts + " THEN max_expires_at ELSE " + ts + " END), expires_at) END" +
 			" WHERE id = ?",
+		// Where a column is NULL (never) or later than the argument, the
+		// argument; otherwise the column.
+		expire: "UPDATE " + t + " SET" +
+			" expires_at = CASE WHEN expires_at IS NULL OR expires_at > " + ts + " THEN " + ts + " ELSE expires_at END," +
+			" max_expires_at = CASE WHEN max_expires_at IS NULL OR max_expires_at > " + ts + " THEN " + ts + " ELSE max_expires_at END" +
+			" WHERE id = ?",
 		exists:        "SELECT 1 FROM " + t + " WHERE id = ?",
 		deleteExpired: "DELETE FROM " + t + " WHERE expires_at <= ?",
 		migrate:       schema(d, table),
 		upgrade:       upgrade(d, table),
 		hasColumn:     hasColumnQuery(d),
+		countTriggers: countTriggersQuery(d),
 	}
 	if d == Postgres {
-		for _, p := range []*string{&q.create, &q.find, &q.delete, &q.deleteUser, &q.list, &q.touch, &q.exists, &q.deleteExpired} {
+		for _, p := range []*string{&q.create, &q.find, &q.delete, &q.deleteUser, &q.list, &q.touch, &q.exists, &q.deleteExpired, &q.expire} {
 			*p = numberPlaceholders(*p)
 		}
+	} else {
+		q.logTail, q.logPoll, q.logPruneBounds, q.logPrune = logQueries(d, table)
 	}
 	return q
 }
@@ -329,9 +375,18 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
 }
 
 // DeleteExpired implements tokenauth.ExpiredDeleter with one DELETE that
-// uses the expires_at index: run it from a periodic job.
+// uses the expires_at index: run it from a periodic job. On MySQL and
+// SQLite it then prunes the revocation log of rows older than an hour,
+// which Watch does too: without either the log keeps a row per revocation.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
-	return s.deleteWhere(ctx, "delete expired", s.q.deleteExpired, s.at(before))
+	n, err := s.deleteWhere(ctx, "delete expired", s.q.deleteExpired, s.at(before))
+	if err != nil || s.q.logPrune == "" {
+		return n, err
+	}
+	if err := s.pruneLog(ctx); err != nil {
+		return n, fmt.Errorf("sqlstore: delete expired: pruning the revocation log: %w", err)
+	}
+	return n, nil
 }
 
 func (s *Store) deleteWhere(ctx context.Context, op, query string, arg any) (int, error) {
@@ -392,9 +447,17 @@ func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.T
 	if err != nil {
 		return fmt.Errorf("sqlstore: touch: %w", err)
 	}
+	return s.updated(ctx, "touch", res, id)
+}
+
+// updated turns the result of an UPDATE of the token with the given ID
+// into nil or ErrNotFound. MySQL reports the rows an UPDATE changed rather
+// than those it matched, so there an UPDATE that changed nothing is
+// followed by a primary-key lookup that tells it from a missing token.
+func (s *Store) updated(ctx context.Context, op string, res sql.Result, id string) error {
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlstore: touch: %w", err)
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	if n > 0 {
 		return nil
@@ -410,5 +473,5 @@ func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.T
 	case errors.Is(err, sql.ErrNoRows):
 		return tokenauth.ErrNotFound
 	}
-	return fmt.Errorf("sqlstore: touch: %w", err)
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }

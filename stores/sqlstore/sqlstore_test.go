@@ -383,23 +383,55 @@ func TestDeleteUserAndDeleteExpired(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 3, n)
 	})
-	t.Run("DeleteExpired", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.MySQL)
-		mock.ExpectExec("DELETE FROM `tokenauth_tokens` WHERE expires_at <= ?").WithArgs(t0).
-			WillReturnResult(sqlmock.NewResult(0, 2))
-		n, err := s.DeleteExpired(ctx, t0.Add(999).In(time.Local))
+	for _, tc := range []struct {
+		name               string
+		old, young, newest any
+		deleteTo           int64
+	}{
+		{"rows older than an hour", 5, 6, 9, 5},
+		{"rows out of order: up to the oldest young row", 5, 3, 9, 2},
+		{"all rows older than an hour: the newest stays", 9, nil, 9, 8},
+		{"no row older than an hour", nil, 1, 9, 0},
+		{"an empty log", nil, nil, nil, 0},
+		{"only one row, old", 1, nil, 1, 0},
+	} {
+		t.Run("DeleteExpired, then the revocation log is pruned: "+tc.name, func(t *testing.T) {
+			for _, d := range []sqlstore.Dialect{sqlstore.MySQL, sqlstore.SQLite} {
+				s, mock := newMock(t, d)
+				mock.ExpectExec(deleteExpiredSQL[d]).WithArgs(at(d, t0)).WillReturnResult(sqlmock.NewResult(0, 2))
+				expectPrune(mock, d, tc.old, tc.young, tc.newest, tc.deleteTo)
+				n, err := s.DeleteExpired(ctx, t0.Add(999).In(time.Local))
+				require.NoError(t, err)
+				assert.Equal(t, 2, n)
+			}
+		})
+	}
+	t.Run("DeleteExpired on PostgreSQL, which has no log", func(t *testing.T) {
+		s, mock := newMock(t, sqlstore.Postgres)
+		mock.ExpectExec(deleteExpiredSQL[sqlstore.Postgres]).WithArgs(t0).WillReturnResult(sqlmock.NewResult(0, 2))
+		n, err := s.DeleteExpired(ctx, t0)
 		require.NoError(t, err)
 		assert.Equal(t, 2, n)
 	})
 	t.Run("errors", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.SQLite)
 		mock.ExpectExec(`DELETE FROM "tokenauth_tokens" WHERE user_id = ?`).WithArgs("u").WillReturnError(errDown)
-		mock.ExpectExec(`DELETE FROM "tokenauth_tokens" WHERE expires_at <= ?`).WithArgs(t0.UnixMicro()).
+		mock.ExpectExec(deleteExpiredSQL[sqlstore.SQLite]).WithArgs(t0.UnixMicro()).
 			WillReturnResult(sqlmock.NewErrorResult(errDown))
+		mock.ExpectExec(deleteExpiredSQL[sqlstore.SQLite]).WithArgs(t0.UnixMicro()).WillReturnResult(sqlmock.NewResult(0, 3))
+		pruneBounds(mock, sqlstore.SQLite, 0, 0, 0).WillReturnError(errDown)
+		mock.ExpectExec(deleteExpiredSQL[sqlstore.SQLite]).WithArgs(t0.UnixMicro()).WillReturnResult(sqlmock.NewResult(0, 3))
+		pruneBounds(mock, sqlstore.SQLite, 4, 5, 7)
+		mock.ExpectExec(pruneSQL[sqlstore.SQLite]).WithArgs(4).WillReturnError(errDown)
 		_, err := s.DeleteUser(ctx, "u")
 		checkErr(t, err, errDown)
 		_, err = s.DeleteExpired(ctx, t0)
 		checkErr(t, err, errDown)
+		for range 2 {
+			n, err := s.DeleteExpired(ctx, t0)
+			checkErr(t, err, errDown)
+			assert.Equal(t, 3, n, "the tokens were deleted, the log was not pruned")
+		}
 	})
 }
 
