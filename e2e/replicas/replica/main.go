@@ -37,7 +37,9 @@ import (
 	"github.com/go-tokenauth/tokenauth/login"
 	"github.com/go-tokenauth/tokenauth/stores/redisstore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
+	"github.com/go-tokenauth/tokenauth/stores/sqlstore/pglisten"
 
+	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 )
@@ -48,6 +50,7 @@ const watchWait = 15 * time.Second
 // storeFlags choose the shared store.
 type storeFlags struct {
 	kind, dsn, table, prefix string
+	poll                     time.Duration
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
@@ -55,6 +58,7 @@ func (s *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.dsn, "dsn", "", "the store's `DSN` as sqlstore.Open takes it, or Redis's host:port")
 	fs.StringVar(&s.table, "table", sqlstore.DefaultTable, "the tokens `table` (SQL stores)")
 	fs.StringVar(&s.prefix, "prefix", "tokenauth:", "the key `prefix` (Redis)")
+	fs.DurationVar(&s.poll, "poll", 0, "how often the revocation log is read (MySQL, SQLite); 0: sqlstore's default")
 }
 
 // open connects to the store; close releases its connections.
@@ -70,7 +74,14 @@ func (s *storeFlags) open(ctx context.Context) (store tokenauth.Store, close fun
 		}
 		return rs, client.Close, nil
 	case "postgres", "mysql", "sqlite":
-		db, ss, err := sqlstore.Open(ctx, s.dsn, sqlstore.Options{Table: s.table})
+		opts := sqlstore.Options{Table: s.table, PollInterval: s.poll}
+		if s.kind == "postgres" {
+			// PostgreSQL notifies revocations; pglisten hears them.
+			if opts.Listener, err = pglisten.New(s.dsn); err != nil {
+				return nil, nil, err
+			}
+		}
+		db, ss, err := sqlstore.Open(ctx, s.dsn, opts)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -95,18 +106,19 @@ func main() {
 	sf.register(flag.CommandLine)
 	addr := flag.String("addr", "127.0.0.1:0", "`address` to listen on")
 	cacheTTL := flag.Duration("cache-ttl", time.Hour, "the cache's TTL; 0 turns the cache off")
+	touch := flag.Duration("touch-interval", 0, "tokenauth.Options.TouchInterval; negative: uses are not recorded")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, sf, *addr, *cacheTTL, os.Stdout); err != nil {
+	if err := run(ctx, sf, *addr, *cacheTTL, *touch, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "replica:", err)
 		os.Exit(1)
 	}
 }
 
 // run serves until ctx ends.
-func run(ctx context.Context, sf storeFlags, addr string, cacheTTL time.Duration, out io.Writer) (err error) {
+func run(ctx context.Context, sf storeFlags, addr string, cacheTTL, touch time.Duration, out io.Writer) (err error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	store, closeStore, err := sf.open(ctx)
 	if err != nil {
@@ -140,7 +152,7 @@ func run(ctx context.Context, sf storeFlags, addr string, cacheTTL time.Duration
 		store = cache
 	}
 
-	auth, err := tokenauth.New(store, tokenauth.Options{Logger: logger})
+	auth, err := tokenauth.New(store, tokenauth.Options{TouchInterval: touch, Logger: logger})
 	if err != nil {
 		return err
 	}
