@@ -15,8 +15,10 @@
 //     login, logout, logout-all and rotate requests answer 503 with
 //     Retry-After within StoreTimeout + 1 s, never 401 or a hang (a cached
 //     token that needs nothing else from the database answers 200 from
-//     memory); once the freeze ends, the first request of each kind
-//     succeeds within a second.
+//     memory). Once the freeze ends, reads and logins succeed again
+//     within a second (retried on 503: the database first starts a
+//     backend for each connection opened during the freeze), then each
+//     revocation succeeds at its first attempt.
 //   - TestReplicasAgree runs two replicas, each with its own cache, over
 //     one PostgreSQL or Redis store under load: a token revoked on one is
 //     refused there at once and on the other within the cache TTL.
