@@ -3,9 +3,11 @@ module github.com/go-tokenauth/tokenauth/e2e
 go 1.26.0
 
 require (
+	github.com/go-sql-driver/mysql v1.10.1
 	github.com/go-tokenauth/tokenauth v0.1.0
 	github.com/go-tokenauth/tokenauth/stores/redisstore v0.1.0
 	github.com/go-tokenauth/tokenauth/stores/sqlstore v0.1.0
+	github.com/go-tokenauth/tokenauth/stores/sqlstore/pglisten v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
@@ -14,6 +16,7 @@ require (
 )
 
 require (
+	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect

@@ -8,6 +8,17 @@
 //     within the store timeout, never 401 or 500; once the link is back,
 //     requests succeed again within a second, and every token issued
 //     before the outage still authenticates with the same record.
+//   - TestFreeze freezes the proxy instead (connections stay open, new
+//     ones are accepted, no byte moves, as when the database hangs) in
+//     front of three services: without a cache, with a cache and a
+//     UserLoader that reads the database, with a cache alone. Protected,
+//     login, logout, logout-all and rotate requests answer 503 with
+//     Retry-After within StoreTimeout + 1 s, never 401 or a hang (a cached
+//     token that needs nothing else from the database answers 200 from
+//     memory). Once the freeze ends, reads and logins succeed again
+//     within a second (retried on 503: the database first starts a
+//     backend for each connection opened during the freeze), then each
+//     revocation succeeds at its first attempt.
 //   - TestReplicasAgree runs two replicas, each with its own cache, over
 //     one PostgreSQL or Redis store under load: a token revoked on one is
 //     refused there at once and on the other within the cache TTL.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net"
 	"net/url"
@@ -19,6 +21,7 @@ import (
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/stores/redisstore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
+	"github.com/go-tokenauth/tokenauth/stores/sqlstore/pglisten"
 	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -39,6 +42,12 @@ type backend struct {
 	// target is the server's host:port.
 	target string
 	open   func(t *testing.T, addr string) tokenauth.Store
+	// addUser stores a user record, over a direct connection.
+	addUser func(t *testing.T, id string)
+	// loader returns a UserLoader that reads the user records through
+	// addr, with a connection of its own: ErrNotFound for a user not
+	// added.
+	loader func(t *testing.T, addr string) tokenauth.UserLoader
 }
 
 // backends are PostgreSQL and Redis; get skips its test when the server's
@@ -67,27 +76,63 @@ func postgresBackend(t *testing.T) backend {
 	admin, _, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
 	require.NoError(t, err, "connecting to %s", envPostgres)
 	table := "tokenauth_reliability_" + randomHex(t, 6)
+	users := table + "_users"
 	s, err := sqlstore.New(admin, sqlstore.Postgres, sqlstore.Options{Table: table})
 	require.NoError(t, err)
 	require.NoError(t, s.Migrate(ctx))
+	_, err = admin.ExecContext(ctx, `CREATE TABLE "`+users+`" (id text PRIMARY KEY)`)
+	require.NoError(t, err)
 	t.Cleanup(func() {
-		_, err := admin.ExecContext(context.Background(), `DROP TABLE IF EXISTS "`+table+`"`)
+		_, err := admin.ExecContext(context.Background(), `DROP TABLE IF EXISTS "`+table+`", "`+users+`"`)
+		if err == nil {
+			// Migrate's trigger function, which outlives the table.
+			_, err = admin.ExecContext(context.Background(), `DROP FUNCTION IF EXISTS "`+table+`_notify"()`)
+		}
 		admin.Close()
 		if err != nil {
 			t.Errorf("dropping %s: %v", table, err)
 		}
 	})
-	return backend{name: "postgres", target: target, open: func(t *testing.T, addr string) tokenauth.Store {
+	via := func(addr string) string {
 		v := *u
 		v.Host = addr
-		db, store, err := sqlstore.Open(ctx, v.String(), sqlstore.Options{Table: table})
-		require.NoError(t, err)
-		// Enough idle connections for the test's load, as a service would
-		// configure; the default of two makes every burst reconnect.
-		db.SetMaxIdleConns(16)
-		t.Cleanup(func() { db.Close() })
-		return store
-	}}
+		return v.String()
+	}
+	return backend{
+		name: "postgres", target: target,
+		open: func(t *testing.T, addr string) tokenauth.Store {
+			// The Listener makes the store a Watcher, as a service with a
+			// cache configures it: revocations reach the caches at once.
+			l, err := pglisten.New(via(addr))
+			require.NoError(t, err)
+			db, store, err := sqlstore.Open(ctx, via(addr), sqlstore.Options{Table: table, Listener: l})
+			require.NoError(t, err)
+			// Enough idle connections for the test's load, as a service
+			// would configure; the default of two makes every burst
+			// reconnect.
+			db.SetMaxIdleConns(16)
+			t.Cleanup(func() { db.Close() })
+			return store
+		},
+		addUser: func(t *testing.T, id string) {
+			_, err := admin.ExecContext(ctx, `INSERT INTO "`+users+`" (id) VALUES ($1)`, id)
+			require.NoError(t, err)
+		},
+		loader: func(t *testing.T, addr string) tokenauth.UserLoader {
+			db, err := sql.Open("pgx", via(addr))
+			require.NoError(t, err)
+			db.SetMaxIdleConns(16)
+			t.Cleanup(func() { db.Close() })
+			return func(ctx context.Context, id string) (any, error) {
+				var found string
+				err := db.QueryRowContext(ctx, `SELECT id FROM "`+users+`" WHERE id = $1`, id).Scan(&found)
+				if errors.Is(err, sql.ErrNoRows) {
+					return nil, tokenauth.ErrNotFound
+				}
+				return found, err
+			}
+		},
+	}
 }
 
 func redisBackend(t *testing.T) backend {
@@ -109,16 +154,38 @@ func redisBackend(t *testing.T) backend {
 			t.Errorf("deleting the test's keys: %v", err)
 		}
 	})
-	return backend{name: "redis", target: addr, open: func(t *testing.T, addr string) tokenauth.Store {
-		// ContextTimeoutEnabled makes the client honour the request's
-		// deadline (Options.StoreTimeout); without it go-redis waits for
-		// its own ReadTimeout, 3 s by default.
-		client := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
-		t.Cleanup(func() { client.Close() })
-		store, err := redisstore.New(client, redisstore.Options{Prefix: prefix})
-		require.NoError(t, err)
-		return store
-	}}
+	// ContextTimeoutEnabled makes the client honour the request's
+	// deadline (Options.StoreTimeout); without it go-redis waits for its
+	// own ReadTimeout, 3 s by default.
+	client := func(t *testing.T, addr string) *redis.Client {
+		c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	// User records share the store's hash tag, so that the clean-up
+	// finds them.
+	userKey := func(id string) string { return "{" + prefix + "}user:" + id }
+	return backend{
+		name: "redis", target: addr,
+		open: func(t *testing.T, addr string) tokenauth.Store {
+			store, err := redisstore.New(client(t, addr), redisstore.Options{Prefix: prefix})
+			require.NoError(t, err)
+			return store
+		},
+		addUser: func(t *testing.T, id string) {
+			require.NoError(t, admin.Set(context.Background(), userKey(id), "active", 0).Err())
+		},
+		loader: func(t *testing.T, addr string) tokenauth.UserLoader {
+			c := client(t, addr)
+			return func(ctx context.Context, id string) (any, error) {
+				v, err := c.Get(ctx, userKey(id)).Result()
+				if errors.Is(err, redis.Nil) {
+					return nil, tokenauth.ErrNotFound
+				}
+				return v, err
+			}
+		},
+	}
 }
 
 // proxied starts a proxy in front of b's server, closed at the end of the

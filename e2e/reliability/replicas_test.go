@@ -52,9 +52,11 @@ func TestReplicasAgree(t *testing.T) {
 			b := be.get(t)
 			var replicas []*tokenauth.Authenticator
 			for range 2 {
-				cache, err := cachestore.New(b.open(t, b.target), cachestore.Options{TTL: replicaTTL})
+				discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+				cache, err := cachestore.New(b.open(t, b.target), cachestore.Options{TTL: replicaTTL, Logger: discard})
 				require.NoError(t, err)
-				auth, err := tokenauth.New(cache, tokenauth.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+				t.Cleanup(func() { cache.Close() }) // before its connections close
+				auth, err := tokenauth.New(cache, tokenauth.Options{Logger: discard})
 				require.NoError(t, err)
 				replicas = append(replicas, auth)
 			}

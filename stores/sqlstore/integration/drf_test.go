@@ -259,4 +259,3 @@ func TestImportErrors(t *testing.T) {
 		assert.ErrorIs(t, err, context.Canceled)
 	})
 }
-
