@@ -157,7 +157,8 @@ var cmdRevoke = &command{
 	args:    "ID | --user ID",
 	summary: "Revoke a token by its ID, or every token of a user.",
 	details: "The token ID is the one list shows. Clients using a revoked token get 401;\n" +
-		"services that cache tokens (cachestore) notice within the cache's TTL.",
+		"services that cache tokens (cachestore) hear of it through the database's\n" +
+		"triggers: at once on PostgreSQL, within the poll interval on MySQL and SQLite.",
 	setup: func(fs *flag.FlagSet, out *output) func(context.Context, []string) error {
 		var db database
 		user := fs.String("user", "", "revoke every token of the user with this `ID`")
