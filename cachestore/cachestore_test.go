@@ -639,6 +639,12 @@ func TestAuthenticatorNoTouchStorm(t *testing.T) {
 	_, err = a.Verify(ctx, key)
 	require.NoError(t, err)
 	written(1)
+	// The write has reached the store; the cache drops the entry right
+	// after it, and the next lookup reads the touched record.
+	require.Eventually(t, func() bool {
+		p, err := a.Verify(ctx, key)
+		return err == nil && !p.Token.LastUsedAt.IsZero()
+	}, 3*time.Second, time.Millisecond)
 	for i := 0; i < 50; i++ {
 		clk.Advance(time.Second)
 		_, err := a.Verify(ctx, key)
