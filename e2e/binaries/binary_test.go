@@ -69,6 +69,9 @@ func environ() []string {
 // SIGINT without a key in its output. Then it checks the exit codes of
 // bad command lines.
 func TestServers(t *testing.T) {
+	if os.Getenv("TOKENAUTH_LONG") == "" {
+		t.Skip("builds and runs server processes for about a minute; set TOKENAUTH_LONG=1 to run it (bash .ci/run does)")
+	}
 	if testing.Short() {
 		t.Skip("builds and runs every example")
 	}
@@ -125,6 +128,9 @@ func TestServers(t *testing.T) {
 // TestClient runs examples/client against the quickstart: it logs in,
 // calls the protected route and logs out.
 func TestClient(t *testing.T) {
+	if os.Getenv("TOKENAUTH_LONG") == "" {
+		t.Skip("builds and runs server processes for about a minute; set TOKENAUTH_LONG=1 to run it (bash .ci/run does)")
+	}
 	if testing.Short() {
 		t.Skip("builds and runs examples")
 	}
