@@ -2,7 +2,7 @@
 // live-database suites ran, which were skipped and why. It is the README's
 // test command:
 //
-//	go run ./.ci/test            # go test -race -count=1 work
+//	go run ./.ci/test            # go test -race -count=1 -p 4 work
 //	go run ./.ci/test ./stores/... -run Store
 //
 // Arguments replace the default package pattern and flags; -json is always
@@ -23,7 +23,9 @@ import (
 func main() {
 	args := os.Args[1:]
 	if len(args) == 0 {
-		args = []string{"-race", "-count=1", "work"}
+		// Four packages at once on two cores: the slowest suites spend most
+		// of their time waiting on databases and timers, not computing.
+		args = []string{"-race", "-count=1", "-p", "4", "work"}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
