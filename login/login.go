@@ -1,6 +1,7 @@
 package login
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,7 +59,6 @@ type Handler struct {
 	maxTokens     int
 	refuseOverMax bool
 	timeout       time.Duration
-	logger        *slog.Logger
 	log           *failurelog.Log
 	now           func() time.Time
 }
@@ -81,14 +81,13 @@ func New(a *tokenauth.Authenticator, checker CredentialChecker, opts Options) (*
 		auth:          a,
 		checker:       checker,
 		issue:         tokenauth.IssueOptions{Name: opts.TokenName, Scopes: slices.Clone(opts.Scopes), TTL: opts.TTL},
-		maxBody:       or(opts.MaxBodyBytes, 64<<10),
+		maxBody:       cmp.Or(opts.MaxBodyBytes, 64<<10),
 		limiter:       opts.Limiter,
 		clientAddr:    opts.ClientAddr,
 		canonical:     opts.Canonical,
 		maxTokens:     opts.MaxTokensPerUser,
 		refuseOverMax: opts.RefuseOverMax,
-		timeout:       or(opts.Timeout, 5*time.Second),
-		logger:        opts.Logger,
+		timeout:       cmp.Or(opts.Timeout, 5*time.Second),
 		now:           opts.Now,
 	}
 	if h.issue.Name == "" {
@@ -100,13 +99,10 @@ func New(a *tokenauth.Authenticator, checker CredentialChecker, opts Options) (*
 	if h.canonical == nil {
 		h.canonical = FoldUsername
 	}
-	if h.logger == nil {
-		h.logger = slog.Default()
-	}
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.log = failurelog.New(h.logger)
+	h.log = failurelog.New(cmp.Or(opts.Logger, slog.Default()))
 	if h.limiter == nil {
 		var err error
 		if h.limiter, err = NewMemoryLimiter(MemoryLimiterOptions{Now: opts.Now}); err != nil {

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/maphash"
@@ -106,28 +107,21 @@ func NewMemoryLimiter(opts MemoryLimiterOptions) (*MemoryLimiter, error) {
 		return nil, fmt.Errorf("%w: login.MemoryLimiterOptions: only MaxWait may be negative", tokenauth.ErrInvalidOptions)
 	}
 	l := &MemoryLimiter{
-		maxFailures:     or(opts.MaxFailures, 5),
-		maxAddrFailures: or(opts.MaxAddrFailures, 50),
-		maxAccount:      or(opts.MaxAccountFailures, 10),
-		window:          or(opts.Window, time.Minute),
-		refill:          or(opts.AccountRefill, time.Minute),
-		maxWait:         or(opts.MaxWait, 3*time.Second),
+		maxFailures:     cmp.Or(opts.MaxFailures, 5),
+		maxAddrFailures: cmp.Or(opts.MaxAddrFailures, 50),
+		maxAccount:      cmp.Or(opts.MaxAccountFailures, 10),
+		window:          cmp.Or(opts.Window, time.Minute),
+		refill:          cmp.Or(opts.AccountRefill, time.Minute),
+		maxWait:         cmp.Or(opts.MaxWait, 3*time.Second),
 		now:             opts.Now,
 		seed:            maphash.MakeSeed(),
 	}
-	n := or(opts.MaxKeys, 50_000)
+	n := cmp.Or(opts.MaxKeys, 50_000)
 	l.pairs, l.addrs, l.accounts, l.familiar = newTable(n), newTable(n), newTable(n), newTable(n)
 	if l.now == nil {
 		l.now = time.Now
 	}
 	return l, nil
-}
-
-func or[T ~int | ~int64](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // busyRetry is the Retry-After of an attempt that waited in vain for
