@@ -131,6 +131,7 @@ type Authenticator struct {
 	log         *failurelog.Log
 	crossOrigin *http.CrossOriginProtection // when opts.Cookie is set
 	uses        *usequeue.Writer[TokenUse]
+	realClock   bool // opts.Now is time.Now: one reading serves a whole check
 }
 
 // New returns an Authenticator over store. It returns an error wrapping
@@ -176,7 +177,8 @@ func New(store Store, opts Options) (*Authenticator, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.Now == nil {
+	realClock := o.Now == nil
+	if realClock {
 		o.Now = time.Now
 	}
 	a := &Authenticator{
@@ -184,6 +186,7 @@ func New(store Store, opts Options) (*Authenticator, error) {
 		opts:       opts,
 		retryAfter: fmt.Sprint(int((o.RetryAfter + time.Second - 1) / time.Second)),
 		log:        failurelog.New(o.Logger),
+		realClock:  realClock,
 	}
 	a.uses = usequeue.New(o.TouchInterval, o.StoreTimeout, o.Now, a.writeUses)
 	if o.Cookie != "" {
@@ -329,7 +332,11 @@ func (a *Authenticator) wellFormed(key string) bool {
 // and loader calls are bounded by bounds[0] and bounds[1], unused until
 // then: the middleware keeps them in its request context.
 func (a *Authenticator) lookup(ctx context.Context, digest []byte, bounds *[2]deadline.Context) (Principal, error) {
-	t, err := a.find(bounds[0].Bind(ctx, a.opts.StoreTimeout), digest)
+	// One clock reading bounds the store call and checks the expiry:
+	// time.Now costs as much as a lookup in memory. A token that expires
+	// while Find runs is accepted, as it was valid when the request came.
+	start := time.Now()
+	t, err := a.find(bounds[0].BindAt(ctx, start, a.opts.StoreTimeout), digest)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -337,7 +344,10 @@ func (a *Authenticator) lookup(ctx context.Context, digest []byte, bounds *[2]de
 	if subtle.ConstantTimeCompare(t.Digest, digest) != 1 {
 		return Principal{}, ErrInvalidToken
 	}
-	now := a.opts.Now()
+	now := start
+	if !a.realClock {
+		now = a.opts.Now()
+	}
 	if t.Expired(now) {
 		return Principal{}, ErrExpired
 	}

@@ -4,7 +4,6 @@ package deadline
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -14,34 +13,67 @@ import (
 // callee that answers from memory never does, so the bound costs it
 // nothing, while one that waits on the network gets a real deadline. Its
 // zero value is ready for Bind, so a caller can keep one inside a larger
-// allocation.
+// allocation; it is kept small (48 bytes) for that reason.
 type Context struct {
 	context.Context
 	deadline time.Time // zero: no bound
 
-	once    sync.Once
-	started atomic.Bool // inner is set
-	inner   context.Context
-	cancel  context.CancelFunc
+	// timer is nil until Done or Release: then the context that carries
+	// the timer (or has ended, after Release).
+	timer atomic.Pointer[timed]
 }
 
-// Bind sets b up to bound parent by timeout (none if not positive).
+type timed struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// ended is what Release leaves behind when no timer was started: a context
+// that has ended, for calls made with a bounded context after it was
+// released.
+var ended = func() *timed {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return &timed{ctx, cancel}
+}()
+
+// Bind sets b up to bound parent by timeout from now (none if timeout is
+// not positive).
 func (b *Context) Bind(parent context.Context, timeout time.Duration) *Context {
+	if timeout <= 0 {
+		return b.BindAt(parent, time.Time{}, 0)
+	}
+	return b.BindAt(parent, time.Now(), timeout)
+}
+
+// BindAt is Bind for a caller that has just read the clock: the bound runs
+// from now, and b reads no clock of its own.
+func (b *Context) BindAt(parent context.Context, now time.Time, timeout time.Duration) *Context {
 	b.Context = parent
 	if timeout > 0 {
-		b.deadline = time.Now().Add(timeout)
+		b.deadline = now.Add(timeout)
 	}
 	return b
 }
 
-func (b *Context) start() {
+// start returns the timed context, creating it on first use. Two callers
+// racing both create one; the loser cancels its own.
+func (b *Context) start() *timed {
+	if t := b.timer.Load(); t != nil {
+		return t
+	}
+	t := new(timed)
 	if b.deadline.IsZero() {
 		// No timer, but Release must still end what a callee kept.
-		b.inner, b.cancel = context.WithCancel(b.Context)
+		t.ctx, t.cancel = context.WithCancel(b.Context)
 	} else {
-		b.inner, b.cancel = context.WithDeadline(b.Context, b.deadline)
+		t.ctx, t.cancel = context.WithDeadline(b.Context, b.deadline)
 	}
-	b.started.Store(true)
+	if !b.timer.CompareAndSwap(nil, t) {
+		t.cancel()
+		return b.timer.Load()
+	}
+	return t
 }
 
 func (b *Context) Deadline() (time.Time, bool) {
@@ -52,20 +84,20 @@ func (b *Context) Deadline() (time.Time, bool) {
 }
 
 func (b *Context) Done() <-chan struct{} {
-	b.once.Do(b.start)
-	return b.inner.Done()
+	return b.start().ctx.Done()
 }
 
 // Err answers without starting a timer, for stores that check Err but
-// never wait on Done.
+// never wait on Done. It reads only the monotonic clock (time.Until),
+// half the cost of time.Now.
 func (b *Context) Err() error {
-	if b.started.Load() {
-		return b.inner.Err()
+	if t := b.timer.Load(); t != nil {
+		return t.ctx.Err()
 	}
 	if err := b.Context.Err(); err != nil {
 		return err
 	}
-	if !b.deadline.IsZero() && !time.Now().Before(b.deadline) {
+	if !b.deadline.IsZero() && time.Until(b.deadline) <= 0 {
 		return context.DeadlineExceeded
 	}
 	return nil
@@ -74,17 +106,8 @@ func (b *Context) Err() error {
 // Release stops the timer, if one was started. A callee that kept b sees
 // it canceled.
 func (b *Context) Release() {
-	b.once.Do(func() {
-		b.inner, b.cancel = canceled, func() {}
-		b.started.Store(true)
-	})
-	b.cancel()
+	if b.timer.CompareAndSwap(nil, ended) {
+		return
+	}
+	b.timer.Load().cancel()
 }
-
-// canceled is a context that has ended, for calls made with a bounded
-// context after it was released.
-var canceled = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,7 +35,7 @@ func TestErrWithoutDone(t *testing.T) {
 
 		time.Sleep(time.Millisecond)
 		assert.ErrorIs(t, b.Err(), context.DeadlineExceeded, "at the deadline")
-		assert.False(t, b.started.Load(), "Err started no timer")
+		assert.Nil(t, b.timer.Load(), "Err started no timer")
 		b.Release()
 	})
 }
@@ -243,4 +244,25 @@ func TestConcurrentUse(t *testing.T) {
 		assert.Error(t, b.Err())
 		cancel()
 	}
+}
+
+// BindAt bounds from the clock reading it is given, not from its own.
+func TestBindAt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		time.Sleep(time.Second)
+		b := new(Context).BindAt(context.Background(), start, 1500*time.Millisecond)
+		d, ok := b.Deadline()
+		assert.True(t, ok)
+		assert.Equal(t, start.Add(1500*time.Millisecond), d)
+		time.Sleep(500 * time.Millisecond)
+		assert.ErrorIs(t, b.Err(), context.DeadlineExceeded)
+		assert.True(t, closed(b.Done()))
+		b.Release()
+	})
+}
+
+// Its size is what a caller embedding two of them pays on every request.
+func TestSize(t *testing.T) {
+	assert.LessOrEqual(t, unsafe.Sizeof(Context{}), uintptr(48))
 }
