@@ -30,6 +30,7 @@ import (
 	"github.com/go-tokenauth/tokenauth/memstore"
 	"github.com/go-tokenauth/tokenauth/stores/redisstore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
+	"github.com/go-tokenauth/tokenauth/stores/sqlstore/pglisten"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // postgres:// DSNs
 	_ "modernc.org/sqlite"             // the SQLite mode's file
@@ -284,9 +285,14 @@ func (s *Server) buildTokenauth(ctx context.Context, cfg Config) error {
 	}
 	store := st.serve
 	if cfg.Mode == PostgresCache || cfg.Mode == RedisCache {
-		if store, err = cachestore.New(store, cachestore.Options{}); err != nil {
+		// Set up as README's "Running many replicas" says: the cache
+		// watches the store's revocations (LISTEN/NOTIFY, pub/sub).
+		cache, err := cachestore.New(store, cachestore.Options{})
+		if err != nil {
 			return err
 		}
+		s.onClose(cache.Close)
+		store = cache
 	}
 	a, err := tokenauth.New(store, tokenauth.Options{})
 	if err != nil {
@@ -357,7 +363,15 @@ func (s *Server) openPostgres(ctx context.Context, cfg Config) (storeSetup, erro
 	if _, _, d, err := sqlstore.ParseDSN(cfg.PostgresDSN); err != nil || d != sqlstore.Postgres {
 		return storeSetup{}, fmt.Errorf("bench: mode %s needs a postgres:// DSN", cfg.Mode)
 	}
-	db, store, err := sqlstore.Open(ctx, cfg.PostgresDSN, sqlstore.Options{Table: cfg.Namespace})
+	opts := sqlstore.Options{Table: cfg.Namespace}
+	if cfg.Mode == PostgresCache {
+		l, err := pglisten.New(cfg.PostgresDSN)
+		if err != nil {
+			return storeSetup{}, err
+		}
+		opts.Listener = l
+	}
+	db, store, err := sqlstore.Open(ctx, cfg.PostgresDSN, opts)
 	if err != nil {
 		return storeSetup{}, err
 	}

@@ -9,6 +9,7 @@ require (
 	github.com/go-tokenauth/tokenauth/adapters/ginauth v0.1.0
 	github.com/go-tokenauth/tokenauth/stores/redisstore v0.1.0
 	github.com/go-tokenauth/tokenauth/stores/sqlstore v0.1.0
+	github.com/go-tokenauth/tokenauth/stores/sqlstore/pglisten v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/redis/go-redis/v9 v9.23.0
