@@ -38,7 +38,12 @@ func TestAPI(t *testing.T) {
 	ctx := context.Background()
 	a, err := newApp(ctx, filepath.Join(t.TempDir(), "test.db"))
 	require.NoError(t, err)
-	t.Cleanup(func() { a.db.Close() })
+	// In main's order: the server stops, the last uses are written, then
+	// the database closes.
+	t.Cleanup(func() {
+		a.auth.Close()
+		a.db.Close()
+	})
 	srv := httptest.NewServer(a.routes())
 	t.Cleanup(srv.Close)
 	key, _, err := a.auth.Issue(ctx, alice.ID, tokenauth.IssueOptions{})

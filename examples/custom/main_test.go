@@ -31,7 +31,12 @@ func start(t *testing.T) (*app, *httptest.Server) {
 	t.Helper()
 	a, err := newApp(context.Background(), filepath.Join(t.TempDir(), "test.db"))
 	require.NoError(t, err)
-	t.Cleanup(func() { a.db.Close() })
+	// In main's order: the server stops, the last uses are written, then
+	// the database closes.
+	t.Cleanup(func() {
+		a.auth.Close()
+		a.db.Close()
+	})
 	srv := httptest.NewServer(a.routes())
 	t.Cleanup(srv.Close)
 	return a, srv

@@ -38,7 +38,12 @@ func start(t *testing.T) *server {
 	ctx := context.Background()
 	a, err := newApp(ctx, filepath.Join(t.TempDir(), "test.db"), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	t.Cleanup(func() { a.db.Close() })
+	// In main's order: the server stops, the last uses are written, then
+	// the database closes.
+	t.Cleanup(func() {
+		a.auth.Close()
+		a.db.Close()
+	})
 	alice, bob, err := a.demo(ctx)
 	require.NoError(t, err)
 	s := &server{Server: httptest.NewServer(a.routes()), app: a, alice: alice, bob: bob}
