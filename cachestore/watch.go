@@ -26,7 +26,7 @@ var errWatchEnded = errors.New("cachestore: watch ended without an error")
 // watchState is the cache's subscription to the wrapped store's events.
 type watchState struct {
 	enabled  bool        // the wrapped store is a Watcher
-	bypass   bool        // Options.BypassWhileUnwatched
+	bypass   atomic.Bool // Options.BypassWhileUnwatched, until the store says it cannot watch
 	watching atomic.Bool // subscribed: events reach the cache
 
 	onWatch    func(bool, error)
@@ -42,17 +42,18 @@ type watchState struct {
 // bypassing reports whether lookups must skip the cache: unwatched, with
 // Options.BypassWhileUnwatched.
 func (w *watchState) bypassing() bool {
-	return w.bypass && w.enabled && !w.watching.Load()
+	return w.enabled && w.bypass.Load() && !w.watching.Load()
 }
 
 // startWatching runs the watching goroutine over w until stopWatching.
 func (c *Store) startWatching(w tokenauth.Watcher, opts Options, minBackoff, maxBackoff time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.watch = watchState{
-		enabled: true, bypass: opts.BypassWhileUnwatched, onWatch: opts.OnWatch, log: opts.Logger,
+		enabled: true, onWatch: opts.OnWatch, log: opts.Logger,
 		minBackoff: minBackoff, maxBackoff: maxBackoff,
 		stop: cancel, done: make(chan struct{}),
 	}
+	c.watch.bypass.Store(opts.BypassWhileUnwatched)
 	if c.watch.log == nil {
 		c.watch.log = slog.Default()
 	}
@@ -100,7 +101,9 @@ func (c *Store) watchLoop(ctx context.Context, w tokenauth.Watcher) {
 		if errors.Is(err, errors.ErrUnsupported) && upSince.IsZero() {
 			// The store can publish no revocations as configured (a
 			// PostgreSQL store without a listener): say so once, and
-			// rely on the TTL as a cache without a channel does.
+			// rely on the TTL as a cache without a channel does:
+			// bypassing would send every lookup to the store for good.
+			st.bypass.Store(false)
 			st.log.LogAttrs(ctx, slog.LevelInfo, "cachestore: the wrapped store cannot watch revocations; other processes' revocations take up to the cache TTL to be seen here",
 				slog.String("reason", err.Error()))
 			if st.onWatch != nil {
@@ -119,7 +122,7 @@ func (c *Store) watchLoop(ctx context.Context, w tokenauth.Watcher) {
 		if down {
 			level = slog.LevelDebug // already said; the hook counts every failure
 		}
-		if st.bypass {
+		if st.bypass.Load() {
 			fallback = "every lookup goes to the store"
 		}
 		st.log.LogAttrs(ctx, level, "cachestore: invalidation channel is down; "+fallback+" until it is back",

@@ -522,3 +522,24 @@ func TestWatchUnsupported(t *testing.T) {
 	assert.EqualValues(t, 1, s.calls.Load(), "not retried")
 	require.NoError(t, c.Close())
 }
+
+// With BypassWhileUnwatched, a store that can never watch does not turn
+// the cache off for good: once it has said so, lookups are cached again,
+// bounded by the TTL.
+func TestWatchUnsupportedStopsBypass(t *testing.T) {
+	s := &unwatchable{Store: memstore.New()}
+	var reports atomic.Int64
+	c, err := cachestore.New(s, cachestore.Options{
+		BypassWhileUnwatched: true,
+		OnWatch:              func(bool, error) { reports.Add(1) },
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, c.Close()) })
+	require.Eventually(t, func() bool { return reports.Load() == 1 }, time.Second, time.Millisecond)
+	digest := create(t, c, newToken(t, "u1"))
+	for range 3 {
+		_, err := c.Find(context.Background(), digest)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, cachestore.Stats{Hits: 2, Misses: 1, Len: 1}, c.Stats())
+}

@@ -20,8 +20,9 @@ const cacheSize = 512
 type tokenCache [cacheSize]atomic.Pointer[tokenauth.Token]
 
 // set returns the first of the two entries for digest hash h: bits above
-// the 32 the shard's table uses.
-func set(h uint64) int { return int(h>>32) % cacheSize &^ 1 }
+// the 32 the shard's table uses. The mask (cacheSize is a power of two)
+// keeps the index non-negative where int has 32 bits.
+func set(h uint64) int { return int(h>>32&(cacheSize-1)) &^ 1 }
 
 func (c *tokenCache) get(h uint64, digest []byte) *tokenauth.Token {
 	i := set(h)

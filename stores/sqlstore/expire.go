@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -11,6 +12,11 @@ import (
 // where they are earlier. When either moves, the revocation trigger tells
 // every watcher. It returns tokenauth.ErrNotFound if the token is gone.
 func (s *Store) Expire(ctx context.Context, id string, at time.Time) error {
+	// The zero time would end the token at once, as memstore and
+	// redisstore refuse to.
+	if at.IsZero() {
+		return errors.New("sqlstore: expire: needs a non-zero time")
+	}
 	v := s.at(at)
 	unlock, err := s.lockWrite(ctx)
 	if err != nil {

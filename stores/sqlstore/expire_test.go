@@ -3,8 +3,10 @@ package sqlstore_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/DATA-DOG/go-sqlmock"
+	"github.com/stretchr/testify/assert"
 
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
@@ -67,4 +69,13 @@ func TestExpire(t *testing.T) {
 		cancel()
 		checkErr(t, s.Expire(cctx, "id-1", t0), context.Canceled)
 	})
+}
+
+// The zero time would end the token at once: Expire refuses it without a
+// statement, as memstore and redisstore do.
+func TestExpireZeroTime(t *testing.T) {
+	s, _ := newMock(t, sqlstore.Postgres)
+	err := s.Expire(context.Background(), "id-1", time.Time{})
+	assert.ErrorContains(t, err, "non-zero time")
+	assert.NotErrorIs(t, err, tokenauth.ErrNotFound)
 }
