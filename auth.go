@@ -185,7 +185,7 @@ func New(store Store, opts Options) (*Authenticator, error) {
 		store:      store,
 		opts:       opts,
 		retryAfter: fmt.Sprint(int((o.RetryAfter + time.Second - 1) / time.Second)),
-		log:        failurelog.New(o.Logger),
+		log:        failurelog.New(o.Logger, "tokenauth: store failure"),
 		realClock:  realClock,
 	}
 	a.uses = usequeue.New(o.TouchInterval, o.StoreTimeout, o.Now, a.writeUses)

@@ -61,8 +61,9 @@
 // a lock, and that the holder of its shard's lock changes with atomic
 // stores, so that a lookup begun after an entry was dropped cannot reach
 // it; CLOCK's bit is written only when the hand has cleared it; and hits
-// are counted on per-processor stripes. Misses and invalidations lock one
-// of up to 16 shards. A hit does not allocate; it returns the wrapped
+// are counted on per-processor stripes. A miss locks one of up to 16
+// shards; an invalidation by token ID or user locks each shard in turn,
+// since entries are placed by digest. A hit does not allocate; it returns the wrapped
 // store's record itself, which is read-only by the tokenauth.Store
 // contract.
 package cachestore

@@ -102,7 +102,7 @@ func New(a *tokenauth.Authenticator, checker CredentialChecker, opts Options) (*
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.log = failurelog.New(cmp.Or(opts.Logger, slog.Default()))
+	h.log = failurelog.New(cmp.Or(opts.Logger, slog.Default()), "tokenauth/login: failure")
 	if h.limiter == nil {
 		var err error
 		if h.limiter, err = NewMemoryLimiter(MemoryLimiterOptions{Now: opts.Now}); err != nil {

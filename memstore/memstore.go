@@ -44,13 +44,12 @@ type Store struct {
 	seed maphash.Seed
 
 	// mu is held by every write, with the lock of the shard it changes,
-	// and by List and Len; it guards byID, byUser, metas, links and n.
+	// and by List and Len; it guards byID, byUser, metas and links.
 	// Records may be read under mu or under their shard's lock.
 	mu     sync.RWMutex
 	byID   index // ID -> ref
 	byUser index // user ID -> the ref of the user's newest token
 	metas  metas
-	n      int
 
 	shards [shardCount]shard
 }
@@ -165,28 +164,13 @@ func (s *Store) Create(ctx context.Context, t *tokenauth.Token) error {
 		sh.links[slot] = link{}
 		s.byUser.insert(hu, r)
 	}
-	s.n++
 	return nil
 }
 
 // find returns the slot of digest in sh, under sh.mu or Store.mu.
 func (sh *shard) find(h uint32, digest []byte) (int, bool) {
-	x := &sh.byDigest
-	if len(x.entries) == 0 {
-		return 0, false
-	}
-	mask := len(x.entries) - 1
-	for i := int(h) & mask; ; i = (i + 1) & mask {
-		e := x.entries[i]
-		if e == 0 {
-			return 0, false
-		}
-		if entryHash(e) == h {
-			if slot := entryRef(e).slot(); sh.recs[slot].digest == string(digest) {
-				return slot, true
-			}
-		}
-	}
+	i, r := sh.byDigest.lookup(h, func(r ref) bool { return sh.recs[r.slot()].digest == string(digest) })
+	return r.slot(), i >= 0
 }
 
 func (s *Store) findID(h uint32, id string) (int, ref) {
@@ -276,7 +260,6 @@ func (s *Store) remove(r ref, idPos int) {
 	sh.links[slot] = link{}
 	s.byID.removeAt(idPos)
 	s.metas.release(rec.meta)
-	s.n--
 
 	h := s.hash(rec.digest)
 	sh.mu.Lock()
@@ -437,5 +420,5 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.n
+	return s.byID.n
 }

@@ -158,7 +158,8 @@ var cmdRevoke = &command{
 	summary: "Revoke a token by its ID, or every token of a user.",
 	details: "The token ID is the one list shows. Clients using a revoked token get 401;\n" +
 		"services that cache tokens (cachestore) hear of it through the database's\n" +
-		"triggers: at once on PostgreSQL, within the poll interval on MySQL and SQLite.",
+		"triggers: at once on PostgreSQL when the service listens (pglisten), within\n" +
+		"the poll interval on MySQL and SQLite, and within the cache TTL otherwise.",
 	setup: func(fs *flag.FlagSet, out *output) func(context.Context, []string) error {
 		var db database
 		user := fs.String("user", "", "revoke every token of the user with this `ID`")

@@ -17,6 +17,7 @@ import (
 // connections early cannot fill an operator's error log.
 type Log struct {
 	logger *slog.Logger
+	msg    string // the message of every line, saying whose failure it is
 	// Errors and warnings (failed bookkeeping writes) have a budget each,
 	// so that a warning never hides the first error of an outage.
 	errors, warnings budget
@@ -28,9 +29,9 @@ type budget struct {
 	suppressed atomic.Int64
 }
 
-// New returns a Log writing to logger.
-func New(logger *slog.Logger) *Log {
-	return &Log{logger: logger}
+// New returns a Log writing lines with message msg to logger.
+func New(logger *slog.Logger, msg string) *Log {
+	return &Log{logger: logger, msg: msg}
 }
 
 // Failure logs that op failed with err on behalf of ctx.
@@ -38,7 +39,7 @@ func (l *Log) Failure(ctx context.Context, level slog.Level, op string, err erro
 	// A canceled request is a client that went away; a deadline that
 	// passed is a store too slow to answer, which the operator must see.
 	if errors.Is(ctx.Err(), context.Canceled) {
-		l.logger.LogAttrs(ctx, slog.LevelDebug, "tokenauth: store call ended by the client",
+		l.logger.LogAttrs(ctx, slog.LevelDebug, l.msg+" (call ended by the client)",
 			slog.String("op", op), slog.String("error", err.Error()))
 		return
 	}
@@ -56,5 +57,5 @@ func (l *Log) Failure(ctx context.Context, level slog.Level, op string, err erro
 	if n := b.suppressed.Swap(0); n > 0 {
 		attrs = append(attrs, slog.Int64("suppressed", n))
 	}
-	l.logger.LogAttrs(ctx, level, "tokenauth: store failure", attrs...)
+	l.logger.LogAttrs(ctx, level, l.msg, attrs...)
 }

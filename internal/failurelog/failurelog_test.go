@@ -58,7 +58,7 @@ func (r *recorder) at(level slog.Level) []line {
 
 func newLog() (*failurelog.Log, *recorder) {
 	r := &recorder{}
-	return failurelog.New(slog.New(r)), r
+	return failurelog.New(slog.New(r), "tokenauth: store failure"), r
 }
 
 var errOutage = errors.New("dial tcp 10.0.0.7:5432: connection refused")

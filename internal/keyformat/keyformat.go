@@ -64,7 +64,7 @@ var alnum = func() (t [256]bool) {
 
 func isAlnum(c byte) bool { return alnum[c] }
 
-// generate returns a new token string with the given valid prefix: the
+// Generate returns a new token string with the given valid prefix: the
 // prefix, an underscore, 32 bytes from crypto/rand in fixed-width base62,
 // and a 6-character base62 CRC32 of prefix and body.
 func Generate(prefix string) (string, error) {
@@ -81,7 +81,7 @@ func Generate(prefix string) (string, error) {
 	return string(buf), nil
 }
 
-// newID returns a random public token identifier: 16 bytes from
+// NewID returns a random public token identifier: 16 bytes from
 // crypto/rand in fixed-width base62 (22 characters).
 func NewID() (string, error) {
 	var b [16]byte

@@ -22,8 +22,10 @@ const maxBatchUses = 500
 // max_expires_at, a token without expiry keeps none). Tokens that are gone
 // match no row and are skipped; no row is ever inserted. Uses of one token
 // are merged first, keeping the latest times, which is what Touch would
-// leave whatever their order; the rows are updated in ID order, so that
-// concurrent batches from several replicas lock them in the same order.
+// leave whatever their order. The uses are sent in ID order, which makes
+// concurrent batches from several replicas likely, though not certain, to
+// lock rows in the same order: neither database promises the order an
+// UPDATE … FROM locks in.
 //
 //   - PostgreSQL: UPDATE … FROM json_to_recordset($1), the uses as one
 //     JSON parameter: the statement text never changes, so the driver
