@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +22,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// newMem returns an Authenticator with opts over a fresh memstore, which it
+// also returns, for tests that count what is stored.
+func newMem(t *testing.T, opts tokenauth.Options) (*tokenauth.Authenticator, *memstore.Store) {
+	t.Helper()
+	s := memstore.New()
+	a, err := tokenauth.New(s, opts)
+	require.NoError(t, err)
+	return a, s
+}
+
 // touchCounter counts Touch calls on top of a store and records the
 // largest expiry it was asked to write.
 type touchCounter struct {
@@ -34,15 +43,17 @@ type touchCounter struct {
 	expires []time.Time // expiresAt of each Touch, in call order
 }
 
-func (s *touchCounter) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
-	s.touches.Add(1)
+func (s *touchCounter) Touch(ctx context.Context, uses []tokenauth.TokenUse) error {
+	s.touches.Add(int64(len(uses)))
 	s.mu.Lock()
-	s.expires = append(s.expires, expiresAt)
+	for _, u := range uses {
+		s.expires = append(s.expires, u.ExpiresAt)
+	}
 	s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}
-	return s.Store.Touch(ctx, id, lastUsed, expiresAt)
+	return s.Store.Touch(ctx, uses)
 }
 
 func (s *touchCounter) written() []time.Time {
@@ -137,11 +148,11 @@ func (s *stallStore) Delete(ctx context.Context, id string) error {
 	return s.Store.Delete(ctx, id)
 }
 
-func (s *stallStore) DeleteUser(ctx context.Context, userID string) (int, error) {
+func (s *stallStore) DeleteUser(ctx context.Context, userID string, before time.Time, keep ...string) (int, error) {
 	if err := s.wait(ctx, "DeleteUser"); err != nil {
 		return 0, err
 	}
-	return s.Store.DeleteUser(ctx, userID)
+	return s.Store.DeleteUser(ctx, userID, before, keep...)
 }
 
 func (s *stallStore) List(ctx context.Context, userID string) ([]*tokenauth.Token, error) {
@@ -151,11 +162,18 @@ func (s *stallStore) List(ctx context.Context, userID string) ([]*tokenauth.Toke
 	return s.Store.List(ctx, userID)
 }
 
-func (s *stallStore) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
+func (s *stallStore) Touch(ctx context.Context, uses []tokenauth.TokenUse) error {
 	if err := s.wait(ctx, "Touch"); err != nil {
 		return err
 	}
-	return s.Store.Touch(ctx, id, lastUsed, expiresAt)
+	return s.Store.Touch(ctx, uses)
+}
+
+func (s *stallStore) Expire(ctx context.Context, id string, at time.Time) error {
+	if err := s.wait(ctx, "Expire"); err != nil {
+		return err
+	}
+	return s.Store.Expire(ctx, id, at)
 }
 
 // within runs f and returns its result, failing the test if f has not
@@ -260,7 +278,7 @@ func TestLegacyKeys(t *testing.T) {
 		// The key is stored by an importer that accepts it; the
 		// Authenticator under test shares its store.
 		importer, s := tokenauthtest.New(t, tokenauth.Options{AcceptLegacyKeys: true})
-		_, err := importer.Import(ctx, legacy, "1", time.Now(), tokenauth.IssueOptions{Name: "drf"})
+		_, err := importer.Import(ctx, legacy, "1", tokenauth.IssueOptions{Name: "drf", CreatedAt: time.Now()})
 		require.NoError(t, err)
 		a, err := tokenauth.New(s, tokenauth.Options{AcceptLegacyKeys: accept})
 		require.NoError(t, err)
@@ -300,12 +318,12 @@ func TestImport(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a, s := tokenauthtest.New(t, tc.opts)
+			a, s := newMem(t, tc.opts)
 			key := tc.key
 			if key == "OWN" {
 				key = unknownKey(t)
 			}
-			tok, err := a.Import(ctx, key, "u1", created, tokenauth.IssueOptions{Name: "imported", Scopes: []string{"read"}})
+			tok, err := a.Import(ctx, key, "u1", tokenauth.IssueOptions{Name: "imported", Scopes: []string{"read"}, CreatedAt: created})
 			if tc.refused {
 				assert.ErrorIs(t, err, tokenauth.ErrInvalidToken)
 				assert.Nil(t, tok)
@@ -326,7 +344,7 @@ func TestImport(t *testing.T) {
 			r.Header.Set("Authorization", "Token "+key)
 			assert.Equal(t, "u1", serve(a.Require()(whoami), r).Body.String())
 
-			_, err = a.Import(ctx, key, "u2", time.Time{}, tokenauth.IssueOptions{})
+			_, err = a.Import(ctx, key, "u2", tokenauth.IssueOptions{})
 			assert.ErrorIs(t, err, tokenauth.ErrExists, "a second import of the same key")
 			assert.Equal(t, 1, s.Len())
 		})
@@ -335,7 +353,7 @@ func TestImport(t *testing.T) {
 	t.Run("expiry counts from the import", func(t *testing.T) {
 		c := tokenauthtest.NewClock()
 		a, _ := tokenauthtest.New(t, tokenauth.Options{AcceptLegacyKeys: true, Now: c.Now})
-		tok, err := a.Import(ctx, drfKey, "u1", time.Time{}, tokenauth.IssueOptions{TTL: time.Hour})
+		tok, err := a.Import(ctx, drfKey, "u1", tokenauth.IssueOptions{TTL: time.Hour})
 		require.NoError(t, err)
 		assert.Equal(t, c.Now(), tok.CreatedAt, "zero created means now")
 		assert.Equal(t, c.Now().Add(time.Hour), tok.MaxExpiresAt)
@@ -593,7 +611,7 @@ func TestStoreOutage(t *testing.T) {
 
 	_, _, err = a.Issue(ctx, "1", tokenauth.IssueOptions{})
 	assert.ErrorIs(t, err, tokenauth.ErrUnavailable)
-	_, err = a.Import(ctx, unknownKey(t), "1", time.Time{}, tokenauth.IssueOptions{})
+	_, err = a.Import(ctx, unknownKey(t), "1", tokenauth.IssueOptions{})
 	assert.ErrorIs(t, err, tokenauth.ErrUnavailable)
 	assert.ErrorIs(t, a.Revoke(ctx, "x"), tokenauth.ErrUnavailable)
 	_, err = a.RevokeAll(ctx, "1")
@@ -711,7 +729,7 @@ func TestStoreTimeout(t *testing.T) {
 	t.Run("Import", func(t *testing.T) {
 		a, _ := setup(t, tokenauth.Options{}, "Create")
 		other := unknownKey(t)
-		res := within(t, 3*time.Second, timed(func() error { _, err := a.Import(ctx, other, "1", time.Time{}, tokenauth.IssueOptions{}); return err }))
+		res := within(t, 3*time.Second, timed(func() error { _, err := a.Import(ctx, other, "1", tokenauth.IssueOptions{}); return err }))
 		wantTimeout(t, res.err, res.elapsed)
 	})
 	t.Run("Revoke", func(t *testing.T) {
@@ -730,7 +748,7 @@ func TestStoreTimeout(t *testing.T) {
 		wantTimeout(t, res.err, res.elapsed)
 	})
 	t.Run("RevokeOthers", func(t *testing.T) {
-		a, key := setup(t, tokenauth.Options{}, "Delete")
+		a, key := setup(t, tokenauth.Options{}, "DeleteUser")
 		p, err := a.Verify(ctx, key)
 		require.NoError(t, err)
 		res := within(t, 3*time.Second, timed(func() error { _, err := a.RevokeOthers(ctx, p.Token); return err }))
@@ -749,7 +767,7 @@ func TestStoreTimeout(t *testing.T) {
 	}{
 		{"logout", "Delete", (*tokenauth.Authenticator).LogoutHandler},
 		{"logout all", "DeleteUser", (*tokenauth.Authenticator).LogoutAllHandler},
-		{"logout others", "Delete", (*tokenauth.Authenticator).LogoutOthersHandler},
+		{"logout others", "DeleteUser", (*tokenauth.Authenticator).LogoutOthersHandler},
 		{"logout, lookup", "Find", (*tokenauth.Authenticator).LogoutHandler},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -795,9 +813,9 @@ func (s *deadlineStore) Delete(ctx context.Context, id string) error {
 	return s.Store.Delete(ctx, id)
 }
 
-func (s *deadlineStore) DeleteUser(ctx context.Context, userID string) (int, error) {
+func (s *deadlineStore) DeleteUser(ctx context.Context, userID string, before time.Time, keep ...string) (int, error) {
 	s.record(ctx, "DeleteUser")
-	return s.Store.DeleteUser(ctx, userID)
+	return s.Store.DeleteUser(ctx, userID, before, keep...)
 }
 
 func (s *deadlineStore) List(ctx context.Context, userID string) ([]*tokenauth.Token, error) {
@@ -805,9 +823,14 @@ func (s *deadlineStore) List(ctx context.Context, userID string) ([]*tokenauth.T
 	return s.Store.List(ctx, userID)
 }
 
-func (s *deadlineStore) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
+func (s *deadlineStore) Touch(ctx context.Context, uses []tokenauth.TokenUse) error {
 	s.record(ctx, "Touch")
-	return s.Store.Touch(ctx, id, lastUsed, expiresAt)
+	return s.Store.Touch(ctx, uses)
+}
+
+func (s *deadlineStore) Expire(ctx context.Context, id string, at time.Time) error {
+	s.record(ctx, "Expire")
+	return s.Store.Expire(ctx, id, at)
 }
 
 func TestStoreTimeoutDefault(t *testing.T) {
@@ -942,7 +965,7 @@ func TestRevokeOthers(t *testing.T) {
 func TestRotate(t *testing.T) {
 	ctx := context.Background()
 	c := tokenauthtest.NewClock()
-	a, s := tokenauthtest.New(t, tokenauth.Options{Now: c.Now})
+	a, s := newMem(t, tokenauth.Options{Now: c.Now})
 	oldKey, _, err := a.Issue(ctx, "1", tokenauth.IssueOptions{Name: "ci", Scopes: []string{"deploy"}})
 	require.NoError(t, err)
 	c.Advance(30 * time.Minute)
@@ -1062,7 +1085,7 @@ func TestRotateKeepsExpiryPolicy(t *testing.T) {
 	})
 	t.Run("expired token", func(t *testing.T) {
 		c := tokenauthtest.NewClock()
-		a, s := tokenauthtest.New(t, tokenauth.Options{Now: c.Now})
+		a, s := newMem(t, tokenauth.Options{Now: c.Now})
 		_, old, err := a.Issue(ctx, "1", tokenauth.IssueOptions{TTL: time.Minute})
 		require.NoError(t, err)
 		c.Advance(time.Minute)
@@ -1070,66 +1093,6 @@ func TestRotateKeepsExpiryPolicy(t *testing.T) {
 		assert.ErrorIs(t, err, tokenauth.ErrExpired)
 		assert.Equal(t, 1, s.Len(), "nothing issued")
 	})
-}
-
-// expirerStore is a store whose Expire answers err, as a store wrapping
-// another (a cache) does.
-type expirerStore struct {
-	*memstore.Store
-	err   error
-	calls atomic.Int64
-}
-
-func (s *expirerStore) Expire(ctx context.Context, id string, at time.Time) error {
-	s.calls.Add(1)
-	return s.err
-}
-
-// Rotate's grace period goes through the store's Expirer, and falls back
-// to replacing the record only when the Expirer says it cannot.
-func TestRotateGraceExpirerErrors(t *testing.T) {
-	ctx := context.Background()
-	tests := []struct {
-		name    string
-		err     error
-		wantErr error // from Rotate; nil: the fallback ran
-	}{
-		{"unsupported falls back", fmt.Errorf("cachestore: wrapped store: %w", errors.ErrUnsupported), nil},
-		{"gone", tokenauth.ErrNotFound, tokenauth.ErrInvalidToken},
-		{"outage", errors.New("connection refused"), tokenauth.ErrUnavailable},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := tokenauthtest.NewClock()
-			s := &expirerStore{Store: memstore.New(), err: tc.err}
-			logger, _ := logBuffer()
-			a, err := tokenauth.New(s, tokenauth.Options{Now: c.Now, Logger: logger})
-			require.NoError(t, err)
-			oldKey, _, err := a.Issue(ctx, "1", tokenauth.IssueOptions{})
-			require.NoError(t, err)
-			p, err := a.Verify(ctx, oldKey)
-			require.NoError(t, err)
-
-			newKey, _, err := a.Rotate(ctx, p.Token, time.Minute)
-			assert.EqualValues(t, 1, s.calls.Load(), "the Expirer is asked first")
-			if tc.wantErr != nil {
-				assert.ErrorIs(t, err, tc.wantErr)
-				assert.Equal(t, 1, s.Len(), "the new token is undone")
-				_, err = a.Verify(ctx, oldKey)
-				assert.NoError(t, err, "the old token is left as it was")
-				return
-			}
-			require.NoError(t, err)
-			c.Advance(time.Minute - time.Millisecond)
-			_, err = a.Verify(ctx, oldKey)
-			assert.NoError(t, err, "within the grace period")
-			c.Advance(time.Millisecond)
-			_, err = a.Verify(ctx, oldKey)
-			assert.ErrorIs(t, err, tokenauth.ErrExpired, "at its end")
-			_, err = a.Verify(ctx, newKey)
-			assert.NoError(t, err)
-		})
-	}
 }
 
 // With a grace period the old key keeps working for a while, so that

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/memstore"
@@ -46,19 +48,36 @@ func BenchmarkBaseline(b *testing.B) {
 }
 
 // BenchmarkMiddleware is the same handler behind Require with a valid token
-// in memstore: the per-request cost of tokenauth.
+// in memstore: the per-request cost of tokenauth. The constrained token
+// has an allow list of 10 ranges (the client's is the last) and a rate
+// limit it never reaches, counted in process.
 func BenchmarkMiddleware(b *testing.B) {
-	a, err := tokenauth.New(memstore.New(), tokenauth.Options{})
-	if err != nil {
-		b.Fatal(err)
+	var allowed []netip.Prefix
+	for i := range 9 {
+		allowed = append(allowed, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i), 0, 0}), 16))
 	}
-	key, _, err := a.Issue(context.Background(), "1", tokenauth.IssueOptions{})
-	if err != nil {
-		b.Fatal(err)
+	allowed = append(allowed, netip.MustParsePrefix("192.0.2.0/24"))
+	for _, c := range []struct {
+		name string
+		o    tokenauth.IssueOptions
+	}{
+		{"plain", tokenauth.IssueOptions{}},
+		{"constrained", tokenauth.IssueOptions{AllowedIPs: allowed, RateLimit: 1 << 62, RateWindow: time.Hour}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			a, err := tokenauth.New(memstore.New(), tokenauth.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			key, _, err := a.Issue(context.Background(), "1", c.o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := httptest.NewRequest(http.MethodGet, "/api/protected/", nil)
+			r.Header.Set("Authorization", "Token "+key)
+			benchServe(b, a.Require()(http.HandlerFunc(okHandler)), r)
+		})
 	}
-	r := httptest.NewRequest(http.MethodGet, "/api/protected/", nil)
-	r.Header.Set("Authorization", "Token "+key)
-	benchServe(b, a.Require()(http.HandlerFunc(okHandler)), r)
 }
 
 // BenchmarkMiddlewareParallel is BenchmarkMiddleware with requests from

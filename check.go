@@ -4,56 +4,71 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Policy is what a route requires of a request.
 type Policy struct {
-	// Optional lets a request without credentials through, anonymous.
-	// Bad credentials still fail, as in Django REST Framework: a client
-	// with a revoked token learns so instead of silently becoming
-	// anonymous.
+	// Optional lets a request without credentials through, anonymous;
+	// bad credentials still fail, as in Django REST Framework.
 	Optional bool
 	// Scopes must all be carried by the request's token, or it gets 403.
 	Scopes []string
 }
 
-// Check is the one decision every entry point makes: the net/http
-// middleware, the logout handlers and each framework adapter call it and
-// only translate its answer.
-//
-// A Principal already in r's context (put there by an outer middleware) is
-// reused; otherwise the credentials of r are checked: the Authorization
-// header, then the cookie and query parameter if configured. On success
-// Check returns a context carrying the Principal (r.Context() itself when
-// it already did, or for an anonymous request that p allows). On failure
-// the context is nil and the error is one of this package's, for Error to
-// render: ErrNoCredentials, ErrMalformedHeader, ErrInvalidToken,
-// ErrExpired, ErrUserInactive, ErrInsufficientScope, or ErrUnavailable
-// when the store failed. Check does not modify r.
+// Check is the one decision behind the middleware, the logout handlers and
+// every adapter. It reuses a Principal an outer middleware put in r's
+// context, or checks r's credentials (header, then cookie and query if
+// configured) and the token's constraints, and returns a context carrying
+// the Principal (r.Context() itself if it already did, or for an
+// anonymous request p allows). On failure the context is nil and the
+// error, for Error to render, is ErrNoCredentials, ErrMalformedHeader,
+// ErrInvalidToken (ErrExpired), ErrUserInactive, ErrInsufficientScope,
+// ErrAddressNotAllowed, ErrRateLimited or ErrUnavailable. r is not
+// modified.
 func (a *Authenticator) Check(r *http.Request, p Policy) (context.Context, error) {
+	if a.opts.OnCheck == nil {
+		ctx, _, err := a.check(r, p)
+		return ctx, err
+	}
+	start := time.Now()
+	ctx, reused, err := a.check(r, p)
+	switch {
+	case err == nil && !reused && ctx == r.Context(): // anonymous, as Optional allows
+		a.opts.OnCheck(r.Context(), reason(ErrNoCredentials), time.Since(start))
+	case !reused || err != nil:
+		a.opts.OnCheck(r.Context(), reason(err), time.Since(start))
+	}
+	return ctx, err
+}
+
+// check is Check; reused reports that it found the Principal of an outer
+// check in r's context, and so authenticated nothing itself.
+func (a *Authenticator) check(r *http.Request, p Policy) (_ context.Context, reused bool, _ error) {
 	ctx := r.Context()
-	pr, ok := ctx.Value(principalKey{}).(*Principal)
-	if !ok || pr.Token == nil {
+	pr, reused := ctx.Value(principalKey{}).(*Principal)
+	if !reused || pr.Token == nil {
+		reused = false
 		pc, err := a.authenticate(r)
 		if err != nil {
 			if p.Optional && err == ErrNoCredentials {
-				return ctx, nil
+				return ctx, false, nil
 			}
-			return nil, err
+			return nil, false, err
 		}
 		ctx, pr = pc, &pc.p
 	}
 	if len(p.Scopes) > 0 && !pr.Token.HasScopes(p.Scopes...) {
-		return nil, &scopeError{required: p.Scopes}
+		return nil, reused, &scopeError{required: p.Scopes}
 	}
-	return ctx, nil
+	return ctx, reused, nil
 }
 
 // authenticate checks r's credentials and returns its context with the
-// Principal in it, built in one allocation: the context also holds the
-// buffer the key's digest is computed into.
+// Principal in it, built in one allocation.
 func (a *Authenticator) authenticate(r *http.Request) (*principalCtx, error) {
 	key, fromCookie, err := a.extract(r)
 	if err != nil {
@@ -65,21 +80,86 @@ func (a *Authenticator) authenticate(r *http.Request) (*principalCtx, error) {
 		return nil, errCrossOrigin
 	}
 	if !a.wellFormed(key) {
-		return nil, ErrInvalidToken
+		return nil, errMalformedKey
 	}
-	ctx := r.Context()
-	pc := &principalCtx{Context: ctx}
+	pc := &principalCtx{Context: r.Context()}
 	var digest []byte
 	if d, ok := a.opts.Hasher.(digestAppender); ok {
 		digest = d.appendDigest(pc.digest[:0], key)
 	} else {
 		digest = a.opts.Hasher.Digest(key)
 	}
-	if pc.p, err = a.lookup(ctx, digest, &pc.bounds); err != nil {
+	if pc.p, err = a.lookup(pc.Context, digest, &pc.bounds, r); err != nil {
 		return nil, err
 	}
 	return pc, nil
 }
+
+// constrain refuses a use of t that its record forbids at now, in this
+// order: before NotBefore, from an address its lists refuse (r is nil for
+// Verify: no address), past its RateLimit. A refused address is not
+// counted, so that a stolen token used elsewhere cannot spend its owner's
+// limit. A token without constraints costs three comparisons.
+func (a *Authenticator) constrain(ctx context.Context, t *Token, now time.Time, r *http.Request) error {
+	if !t.NotBefore.IsZero() && now.Before(t.NotBefore) {
+		return errNotYetValid
+	}
+	if len(t.AllowedIPs) > 0 || len(t.DeniedIPs) > 0 {
+		var ip netip.Addr
+		if r != nil {
+			ip = a.clients.Addr(r)
+		}
+		if !addrAllowed(t, ip) {
+			return ErrAddressNotAllowed
+		}
+	}
+	if t.RateLimit <= 0 {
+		return nil
+	}
+	var (
+		wait time.Duration
+		ok   bool
+		err  error
+	)
+	if a.rates != nil { // in memory: no bound needed, nor another clock read
+		wait, ok, err = a.rates.countAt(now, t.ID, t.RateLimit, t.RateWindow)
+	} else {
+		sctx, release := a.bound(ctx)
+		wait, ok, err = a.opts.RateCounter(sctx, t.ID, t.RateLimit, t.RateWindow)
+		release()
+	}
+	switch {
+	case err != nil:
+		return a.storeError(ctx, "rate counter", err)
+	case !ok:
+		return &rateLimitedError{wait: wait}
+	}
+	return nil
+}
+
+// addrAllowed reports whether t's address lists let ip through: none of
+// DeniedIPs, and one of AllowedIPs if it has any. An unknown address is
+// refused.
+func addrAllowed(t *Token, ip netip.Addr) bool {
+	if !ip.IsValid() {
+		return false
+	}
+	for _, p := range t.DeniedIPs {
+		if unmapPrefix(p).Contains(ip) {
+			return false
+		}
+	}
+	for _, p := range t.AllowedIPs {
+		if unmapPrefix(p).Contains(ip) {
+			return true
+		}
+	}
+	return len(t.AllowedIPs) == 0
+}
+
+// ClientAddr returns r's client address by the rule of
+// Options.TrustedProxies, the invalid Addr if RemoteAddr holds none.
+func (a *Authenticator) ClientAddr(r *http.Request) netip.Addr { return a.clients.Addr(r) }
 
 // scopeError reports the scopes a route requires, for the challenge of
 // BearerErrorHandler. It matches ErrInsufficientScope.

@@ -208,7 +208,7 @@ func TestCookieCrossSite(t *testing.T) {
 				assert.JSONEq(t, `{"detail":"CSRF Failed: Origin checking failed."}`, rec.Body.String())
 				assert.Empty(t, rec.Header().Get("WWW-Authenticate"))
 				// Optional routes refuse too: the request carried credentials.
-				assert.Equal(t, 403, serve(a.Optional(whoami), cookieRequest(tc.method, key, tc.headers...)).Code)
+				assert.Equal(t, 403, serve(a.Optional()(whoami), cookieRequest(tc.method, key, tc.headers...)).Code)
 			} else if tc.method != http.MethodHead {
 				assert.Equal(t, "1", rec.Body.String())
 			}

@@ -20,8 +20,9 @@ type principalKey struct{}
 
 // principalCtx carries a Principal in one allocation, where
 // context.WithValue would need two. The middleware also computes the key's
-// digest into digest, and bounds its store and loader calls with bounds,
-// saving an allocation each.
+// digest into digest (see digestAppender), and bounds its store and
+// loader calls with bounds (see package deadline), saving an allocation
+// each.
 type principalCtx struct {
 	context.Context
 	p      Principal

@@ -31,7 +31,8 @@
 // renders them.
 //
 // Packages of this module: login (the login endpoint and its throttling),
-// memstore (in memory), cachestore (a cache in front of any Store) and
+// selfservice (users list, revoke and create their own tokens), memstore
+// (in memory), cachestore (a cache in front of any Store) and
 // tokenauthtest (test helpers and the Store suite). The stores/, adapters/
 // and cmd/ modules hold everything that needs a third-party dependency.
 package tokenauth

@@ -3,43 +3,46 @@ package tokenauth
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/go-tokenauth/tokenauth/internal/authheader"
 )
 
-// Errors returned by Check, Verify and friends. Check them with errors.Is:
-// errors from a Store are wrapped, and ErrExpired also matches
-// ErrInvalidToken.
+// Errors of Check, Verify and friends; test with errors.Is, as store
+// errors come wrapped.
 var (
-	// ErrNoCredentials: the request carries no credentials for this
-	// authenticator (no header, another scheme, no cookie or query value).
+	// ErrNoCredentials: no credentials for this authenticator.
 	ErrNoCredentials = authheader.ErrNoCredentials
-	// ErrMalformedHeader: the credentials cannot be read: the keyword
-	// alone, a key with spaces or invalid characters, or a duplicated
-	// cookie. Classify tells the cases apart in Django REST Framework's
-	// words.
+	// ErrMalformedHeader: credentials that cannot be read (a keyword
+	// alone, a key with spaces or invalid characters, a repeated cookie).
 	ErrMalformedHeader = authheader.ErrMalformed
-	// ErrInvalidToken: the key is malformed, unknown or revoked.
+	// ErrInvalidToken: a malformed, unknown or revoked key.
 	ErrInvalidToken = errors.New("tokenauth: invalid token")
-	// ErrExpired: the token was issued but its expiry has passed. It wraps
-	// ErrInvalidToken.
+	// ErrExpired: an expired token. It wraps ErrInvalidToken.
 	ErrExpired = &wrapErr{msg: "tokenauth: token expired", base: ErrInvalidToken}
-	// ErrUserInactive: the UserLoader refused the token's user. A
-	// UserLoader returns it (or ErrNotFound) to refuse a user.
+	// ErrUserInactive: Options.UserLoader refused the user (it returns
+	// this or ErrNotFound to do so).
 	ErrUserInactive = errors.New("tokenauth: user inactive or deleted")
 	// ErrInsufficientScope: the token lacks a scope the route requires.
 	ErrInsufficientScope = errors.New("tokenauth: insufficient scope")
-	// ErrUnavailable: the Store or UserLoader failed or timed out; the
-	// request may succeed later. The cause is wrapped for logs and is
-	// never shown to clients.
+	// ErrAddressNotAllowed: the token's address lists refuse the client
+	// (403).
+	ErrAddressNotAllowed = errors.New("tokenauth: token not allowed from this address")
+	// ErrRateLimited: the token has used its RateLimit for this window
+	// (429 with Retry-After).
+	ErrRateLimited = errors.New("tokenauth: token rate limited")
+	// ErrUnavailable: the Store, UserLoader or RateCounter failed; the
+	// cause is wrapped for logs and never shown to clients.
 	ErrUnavailable = errors.New("tokenauth: token store unavailable")
-	// ErrNotFound is what a Store returns for a token it does not hold.
+	// ErrNotFound: a Store does not hold the token.
 	ErrNotFound = errors.New("tokenauth: token not found")
-	// ErrExists is what Store.Create returns when a token with the same ID
-	// or digest is already stored.
+	// ErrExists: Store.Create found the ID or digest already stored.
 	ErrExists = errors.New("tokenauth: token already exists")
-	// ErrInvalidOptions: New or a constructor was given an invalid
-	// configuration.
+	// ErrRevoked: Store.Create (and Issue) refuses a token created
+	// before its user's tokens were revoked. It wraps ErrInvalidToken.
+	ErrRevoked = &wrapErr{msg: "tokenauth: the user's tokens were revoked after this one was authorised", base: ErrInvalidToken}
+	// ErrInvalidOptions: a constructor was given an invalid configuration.
 	ErrInvalidOptions = errors.New("tokenauth: invalid options")
 )
 
@@ -51,7 +54,58 @@ var (
 	errHeaderInvalidChars = authheader.ErrInvalidChars
 	errDuplicateCookie    = &wrapErr{msg: "tokenauth: invalid token cookie: sent more than once", base: ErrMalformedHeader}
 	errCrossOrigin        = errors.New("tokenauth: cross-origin request authenticated by a cookie")
+	// errMalformedKey: a key that is not the shape of any this
+	// Authenticator issues or accepts; to clients, an invalid token.
+	errMalformedKey = &wrapErr{msg: "tokenauth: malformed token", base: ErrInvalidToken}
+	// errNotYetValid: a token before its NotBefore.
+	errNotYetValid = &wrapErr{msg: "tokenauth: token not yet valid", base: ErrInvalidToken}
 )
+
+// rateLimitedError is ErrRateLimited with the wait, for Retry-After.
+type rateLimitedError struct{ wait time.Duration }
+
+func (e *rateLimitedError) Error() string        { return ErrRateLimited.Error() }
+func (e *rateLimitedError) Is(target error) bool { return target == ErrRateLimited }
+
+// waitSeconds is how many whole seconds err says to wait, at least one.
+func waitSeconds(err error) int64 {
+	var rl *rateLimitedError
+	if !errors.As(err, &rl) {
+		return 1
+	}
+	return max(1, int64((rl.wait+time.Second-1)/time.Second))
+}
+
+// reason names err, an error of Check or Verify, for Options.OnCheck:
+// the closed set its documentation lists.
+func reason(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrNoCredentials):
+		return "missing"
+	case errors.Is(err, ErrMalformedHeader) || errors.Is(err, errMalformedKey):
+		return "malformed"
+	case errors.Is(err, ErrExpired):
+		return "expired"
+	case errors.Is(err, errNotYetValid):
+		return "not_yet_valid"
+	case errors.Is(err, ErrInvalidToken):
+		return "unknown"
+	case errors.Is(err, ErrUserInactive):
+		return "inactive_user"
+	case errors.Is(err, ErrInsufficientScope):
+		return "insufficient_scope"
+	case errors.Is(err, errCrossOrigin):
+		return "cross_origin"
+	case errors.Is(err, ErrAddressNotAllowed):
+		return "address_not_allowed"
+	case errors.Is(err, ErrRateLimited):
+		return "rate_limited"
+	default:
+		return "store_failure"
+	}
+}
 
 type wrapErr struct {
 	msg  string
@@ -84,17 +138,17 @@ const (
 	detailMalformed        = "Invalid token header."
 	detailInvalidToken     = "Invalid token."
 	detailExpired          = "Token has expired."
+	detailNotYetValid      = "Token is not valid yet."
+	detailAddress          = "This token may not be used from this address."
 	detailUserInactive     = "User inactive or deleted."
 	detailPermissionDenied = "You do not have permission to perform this action."
 	detailCrossOrigin      = "CSRF Failed: Origin checking failed."
 	detailUnavailable      = "Authentication service temporarily unavailable, try again later."
 )
 
-// Classify maps an error from Check to the HTTP status and the
-// client-facing detail message the default ErrorHandler sends. The detail
-// never contains internal error text. Unknown errors are treated as
-// outages (503): an error that is not understood must not make a client
-// drop a good token.
+// Classify maps an error of Check to the status and client-safe detail
+// the default ErrorHandler sends. Unknown errors are outages (503), so
+// that no client drops a good token over them.
 func Classify(err error) (status int, detail string) {
 	switch {
 	case errors.Is(err, ErrNoCredentials):
@@ -111,6 +165,8 @@ func Classify(err error) (status int, detail string) {
 		return http.StatusUnauthorized, detailMalformed
 	case errors.Is(err, ErrExpired):
 		return http.StatusUnauthorized, detailExpired
+	case errors.Is(err, errNotYetValid):
+		return http.StatusUnauthorized, detailNotYetValid
 	case errors.Is(err, ErrInvalidToken):
 		return http.StatusUnauthorized, detailInvalidToken
 	case errors.Is(err, ErrUserInactive):
@@ -119,7 +175,20 @@ func Classify(err error) (status int, detail string) {
 		return http.StatusForbidden, detailPermissionDenied
 	case errors.Is(err, errCrossOrigin):
 		return http.StatusForbidden, detailCrossOrigin
+	case errors.Is(err, ErrAddressNotAllowed):
+		return http.StatusForbidden, detailAddress
+	case errors.Is(err, ErrRateLimited):
+		return http.StatusTooManyRequests, throttled(waitSeconds(err))
 	default:
 		return http.StatusServiceUnavailable, detailUnavailable
 	}
+}
+
+// throttled is Django REST Framework's Throttled detail.
+func throttled(secs int64) string {
+	unit := " seconds."
+	if secs == 1 {
+		unit = " second."
+	}
+	return "Request was throttled. Expected available in " + strconv.FormatInt(secs, 10) + unit
 }

@@ -67,3 +67,47 @@ func TestHMACHasher(t *testing.T) {
 	_, err = a.Verify(context.Background(), tokenauthtest.Issue(t, a, "1"))
 	assert.NoError(t, err)
 }
+
+// Finding 7: the public CRC32 checksum lets any copy of tokenauth mint
+// well-formed keys, each costing a store lookup. With a server key, the
+// checksum is keyed: a flood of forged keys costs the store nothing, while
+// the server's own tokens work as before.
+func TestKeyedChecksumStopsForgedKeys(t *testing.T) {
+	ctx := context.Background()
+	hmac, err := tokenauth.NewHMAC([]byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(t, err)
+	// No background writes of last uses: every store call is a lookup.
+	a, store := tokenauthtest.New(t, tokenauth.Options{Hasher: hmac, TouchInterval: -1})
+	own := tokenauthtest.Issue(t, a, "1")
+	_, err = a.Verify(ctx, own)
+	require.NoError(t, err)
+
+	// Keys minted elsewhere: by tokenauth without a key, and under another
+	// server key.
+	public, _ := tokenauthtest.New(t, tokenauth.Options{})
+	otherHMAC, err := tokenauth.NewHMAC([]byte("another server key, 32 bytes lng"))
+	require.NoError(t, err)
+	other, _ := tokenauthtest.New(t, tokenauth.Options{Hasher: otherHMAC})
+	const flood = 10_000
+	before := store.Calls()
+	for i := range flood {
+		forger := public
+		if i%2 == 1 {
+			forger = other
+		}
+		key, _, err := forger.Issue(ctx, "x", tokenauth.IssueOptions{})
+		require.NoError(t, err)
+		_, err = a.Verify(ctx, key)
+		require.ErrorIs(t, err, tokenauth.ErrInvalidToken)
+	}
+	assert.Equal(t, before, store.Calls(), "%d forged keys reached the store", flood)
+
+	// Without a server key, such keys are well formed: each is one lookup.
+	forged := tokenauthtest.Issue(t, other, "x")
+	b, bstore := tokenauthtest.New(t, tokenauth.Options{})
+	_, err = b.Verify(ctx, tokenauthtest.Issue(t, public, "x"))
+	assert.ErrorIs(t, err, tokenauth.ErrInvalidToken)
+	assert.Equal(t, 1, bstore.Calls())
+	_, err = b.Verify(ctx, forged)
+	assert.ErrorIs(t, err, tokenauth.ErrInvalidToken, "a keyed key is malformed to a server without the key")
+}

@@ -45,6 +45,7 @@ func (a *Authenticator) LogoutOthersHandler() http.Handler {
 
 func (a *Authenticator) logoutHandler(revoke func(context.Context, *Token) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff") // on every answer, OPTIONS's 204 too
 		// Credentials first, as Django REST Framework checks them before
 		// dispatching on the method: a request without them gets 401.
 		ctx, err := a.Check(r, Policy{})
@@ -59,7 +60,6 @@ func (a *Authenticator) logoutHandler(revoke func(context.Context, *Token) error
 			a.Error(w, r, err)
 			return
 		}
-		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

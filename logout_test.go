@@ -72,6 +72,7 @@ func TestLogoutHandlerMethods(t *testing.T) {
 			rec = serve(h, r)
 			assert.Equal(t, http.StatusNoContent, rec.Code)
 			assert.Equal(t, "POST, OPTIONS", rec.Header().Get("Allow"))
+			assert.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"), "OPTIONS's 204 too")
 
 			_, err := a.Verify(context.Background(), key)
 			require.NoError(t, err, "no method but POST revokes")

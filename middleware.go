@@ -23,11 +23,13 @@ func (a *Authenticator) Require(scopes ...string) func(http.Handler) http.Handle
 	return func(next http.Handler) http.Handler { return a.guard(p, next) }
 }
 
-// Optional is middleware for routes open to anonymous clients: a request
-// without credentials passes with no Principal in its context, while bad
-// credentials still fail, as in Django REST Framework.
-func (a *Authenticator) Optional(next http.Handler) http.Handler {
-	return a.guard(Policy{Optional: true}, next)
+// Optional returns middleware for routes open to anonymous clients: a
+// request without credentials passes with no Principal in its context,
+// while bad credentials still fail, as in Django REST Framework.
+//
+//	mux.Handle("/api/feed/", auth.Optional()(feed))
+func (a *Authenticator) Optional() func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler { return a.guard(Policy{Optional: true}, next) }
 }
 
 func (a *Authenticator) guard(p Policy, next http.Handler) http.Handler {

@@ -182,7 +182,7 @@ func TestNestedRequireLooksUpOnce(t *testing.T) {
 	for name, h := range map[string]http.Handler{
 		"Require in Require":  a.Require()(a.Require("admin")(whoami)),
 		"three deep":          a.Require()(a.Require("admin")(a.Require("admin")(whoami))),
-		"Require in Optional": a.Optional(a.Require("admin")(whoami)),
+		"Require in Optional": a.Optional()(a.Require("admin")(whoami)),
 	} {
 		t.Run(name, func(t *testing.T) {
 			before := store.finds.Load()
@@ -201,7 +201,7 @@ func TestNestedRequireLooksUpOnce(t *testing.T) {
 func TestOptional(t *testing.T) {
 	a, s := tokenauthtest.New(t, tokenauth.Options{Logger: quiet})
 	key := tokenauthtest.Issue(t, a, "1")
-	h := a.Optional(whoami)
+	h := a.Optional()(whoami)
 
 	assert.Equal(t, "1", serve(h, keyRequest(key)).Body.String())
 	before := s.Calls()

@@ -4,29 +4,32 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
-// ErrorHandler renders an authentication failure. err is one of this
-// package's errors (see Classify); an ErrorHandler must not write err's
-// text to the client, since a wrapped store error may carry internals.
+// ErrorHandler renders a failure of Check (see Classify). It must never
+// write err's text: a wrapped store error may carry internals.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
-// Error renders err, as returned by Check, with the ErrorHandler. For
-// outages it first sets Retry-After. Adapters for other frameworks call it
-// so that every framework answers alike.
+// Error renders err, as returned by Check, with the ErrorHandler, after
+// setting Retry-After for outages and rate limits. Adapters call it, so
+// that every framework answers alike.
 func (a *Authenticator) Error(w http.ResponseWriter, r *http.Request, err error) {
 	h := w.Header()
-	if errors.Is(err, ErrUnavailable) {
+	switch {
+	case errors.Is(err, ErrUnavailable):
 		h.Set("Retry-After", a.retryAfter)
+	case errors.Is(err, ErrRateLimited):
+		h.Set("Retry-After", strconv.FormatInt(waitSeconds(err), 10))
 	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	a.opts.ErrorHandler(w, r, err)
 }
 
-// DRFErrorHandler renders failures as Django REST Framework does: the status
-// from Classify, a JSON body {"detail": "..."} and, on 401,
-// `WWW-Authenticate: <keyword>`.
+// DRFErrorHandler renders failures as Django REST Framework does: the
+// status from Classify, {"detail": "..."}, and on 401 `WWW-Authenticate:
+// <keyword>`.
 func DRFErrorHandler(keyword string) ErrorHandler {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		status, detail := Classify(err)
@@ -37,12 +40,10 @@ func DRFErrorHandler(keyword string) ErrorHandler {
 	}
 }
 
-// BearerErrorHandler renders failures as RFC 6750 prescribes for Bearer
-// tokens: a WWW-Authenticate challenge with realm and error code, 400 for a
-// malformed header (invalid_request), 401 for a bad token (invalid_token),
-// 403 for a missing scope (insufficient_scope, listing the scopes), and a
-// JSON body {"error": ..., "error_description": ...}. Use it with
-// Options.Keywords set to []string{"Bearer"}.
+// BearerErrorHandler renders failures as RFC 6750 says, for Keywords
+// []string{"Bearer"}: a challenge with realm and error code, 400
+// invalid_request, 401 invalid_token, 403 insufficient_scope (with the
+// scopes), and {"error": ..., "error_description": ...}.
 func BearerErrorHandler(realm string) ErrorHandler {
 	base := `Bearer realm="` + quoteEscape(realm) + `"`
 	return func(w http.ResponseWriter, r *http.Request, err error) {
@@ -58,7 +59,7 @@ func BearerErrorHandler(realm string) ErrorHandler {
 		case errors.Is(err, ErrInsufficientScope):
 			code = "insufficient_scope"
 		}
-		if status != http.StatusServiceUnavailable {
+		if status != http.StatusServiceUnavailable && status != http.StatusTooManyRequests {
 			challenge := base
 			if code != "" {
 				challenge += `, error="` + code + `", error_description="` + quoteEscape(detail) + `"`

@@ -1,6 +1,7 @@
 package tokenauth
 
 import (
+	"net/netip"
 	"slices"
 	"time"
 )
@@ -36,6 +37,24 @@ type Token struct {
 	// Digest is the Hasher's digest of the plaintext; stores look tokens up
 	// by it.
 	Digest []byte
+
+	// Personal marks a personal access token, made on purpose for a
+	// script or CI; a login's tokens are sessions.
+	Personal bool
+	// NotBefore is when the token starts working; zero means at once.
+	NotBefore time.Time
+	// AllowedIPs, when not empty, are the only client address ranges the
+	// token works from; DeniedIPs are ranges it never works from. An
+	// IPv4-mapped IPv6 address matches IPv4 ranges.
+	AllowedIPs, DeniedIPs []netip.Prefix
+	// RateLimit, when positive, is how many requests the token may make
+	// in each RateWindow; past it, the client gets 429.
+	RateLimit  int
+	RateWindow time.Duration
+	// CreatedFrom is the client address the token was issued to, and
+	// UserAgent that client's User-Agent, cut to 256 bytes: what a user is
+	// shown in a list of their tokens. Neither is secret, nor checked.
+	CreatedFrom, UserAgent string
 }
 
 // Clone returns a deep copy of t.
@@ -46,6 +65,8 @@ func (t *Token) Clone() *Token {
 	c := *t
 	c.Scopes = slices.Clone(t.Scopes)
 	c.Digest = slices.Clone(t.Digest)
+	c.AllowedIPs = slices.Clone(t.AllowedIPs)
+	c.DeniedIPs = slices.Clone(t.DeniedIPs)
 	return &c
 }
 

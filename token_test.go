@@ -75,9 +75,12 @@ func (s *mapStore) Find(_ context.Context, digest []byte) (*Token, error) {
 	return nil, ErrNotFound
 }
 
-func (s *mapStore) Delete(context.Context, string) error                      { return ErrNotFound }
-func (s *mapStore) DeleteUser(context.Context, string) (int, error)           { return 0, nil }
-func (s *mapStore) List(context.Context, string) ([]*Token, error)            { return nil, nil }
-func (s *mapStore) Touch(context.Context, string, time.Time, time.Time) error { return nil }
+func (s *mapStore) Delete(context.Context, string) error            { return ErrNotFound }
+func (s *mapStore) List(context.Context, string) ([]*Token, error)  { return nil, nil }
+func (s *mapStore) Touch(context.Context, []TokenUse) error         { return nil }
+func (s *mapStore) Expire(context.Context, string, time.Time) error { return ErrNotFound }
+func (s *mapStore) DeleteUser(context.Context, string, time.Time, ...string) (int, error) {
+	return 0, nil
+}
 
 // BenchmarkParse is the token format check alone.

@@ -7,10 +7,10 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/cachestore"
-	"github.com/go-tokenauth/tokenauth/memstore"
 )
 
 // BenchmarkFind measures Store.Find on one goroutine: hits, negative hits,
@@ -56,13 +56,10 @@ func BenchmarkFind(b *testing.B) {
 	})
 }
 
-// newFilled returns a cache over memstore holding n found tokens, and
-// their digests.
+// newFilled returns a cache over a memstore with events holding n found
+// tokens, and their digests: the cache as it runs by default, watching.
 func newFilled(b *testing.B, opts cachestore.Options, n int) (*cachestore.Store, [][]byte) {
-	c, err := cachestore.New(memstore.New(), opts)
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := newWatching(b, opts)
 	digests := make([][]byte, n)
 	for i := range digests {
 		tok := newToken(b, "u1")
@@ -72,11 +69,24 @@ func newFilled(b *testing.B, opts cachestore.Options, n int) (*cachestore.Store,
 	return c, digests
 }
 
+// newWatching returns a cache over a memstore with events, once it hears
+// them.
+func newWatching(b *testing.B, opts cachestore.Options) *cachestore.Store {
+	c, err := cachestore.New(newEventStore(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = c.Close() })
+	for !c.Stats().Watching {
+		time.Sleep(time.Millisecond)
+	}
+	return c
+}
+
 // BenchmarkFindParallel is Store.Find from GOMAXPROCS goroutines at once:
-// hits on one token (one client, so one shard), on 1,000 tokens, and
-// negative hits on one unknown digest. Run it with -cpu 1,2,4,8,16: the
-// time per lookup should not grow with the goroutines, as a hit shares no
-// lock and writes no shared cache line.
+// hits on one token, on 1,000 tokens, and negative hits on one unknown
+// digest. Every hit takes the cache's one lock: run it with -cpu up to the
+// host's core count to see what that costs under contention.
 func BenchmarkFindParallel(b *testing.B) {
 	ctx := context.Background()
 	run := func(b *testing.B, c *cachestore.Store, digests [][]byte, wantErr error) {
@@ -118,10 +128,7 @@ func BenchmarkFindParallel(b *testing.B) {
 // from GOMAXPROCS goroutines at once, all with the same token. Run it with
 // -cpu 1,2,4,8,16.
 func BenchmarkMiddlewareParallel(b *testing.B) {
-	c, err := cachestore.New(memstore.New(), cachestore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := newWatching(b, cachestore.Options{})
 	a, err := tokenauth.New(c, tokenauth.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -166,11 +173,7 @@ func (d *discardWriter) WriteHeader(code int)        { d.code = code }
 // without HTTP.
 func BenchmarkVerify(b *testing.B) {
 	ctx := context.Background()
-	c, err := cachestore.New(memstore.New(), cachestore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := tokenauth.New(c, tokenauth.Options{})
+	a, err := tokenauth.New(newWatching(b, cachestore.Options{}), tokenauth.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,80 +2,55 @@
 // in memory in front of another Store, so that the hot path of a service
 // running on many replicas rarely reaches the shared database.
 //
-//	cache, err := cachestore.New(shared, cachestore.Options{TTL: 10 * time.Second})
+//	cache, err := cachestore.New(shared, cachestore.Options{})
 //	if err != nil {
 //		return err
 //	}
 //	defer cache.Close()
 //	auth, err := tokenauth.New(cache, tokenauth.Options{})
 //
-// The revocation bound. When the wrapped store is a tokenauth.Watcher
-// (redisstore; sqlstore where it has an invalidation channel), the cache
-// watches it: a token revoked, logged out or rotated by any process
-// (another replica, the CLI) is dropped here as soon as the store's event
-// arrives, a few milliseconds after the change. Options.TTL bounds the delay
-// only while the channel is down: when it breaks, the cache logs it, calls
-// Options.OnWatch, and until it has subscribed again either keeps
-// answering from memory for up to the TTL (the default) or, with
-// Options.BypassWhileUnwatched, asks the wrapped store on every lookup. It
-// resubscribes with backoff, and drops every entry once subscribed, as it
-// may have missed events meanwhile. A connection that dies silently is
-// noticed within the store's own health check (2 seconds for redisstore);
-// events lost in that window are bounded by the TTL too.
+// Revocations stay final. The cache watches the store it wraps (a
+// Watcher: redisstore, sqlstore): a token revoked, logged out or rotated
+// by any process (another replica, the CLI, plain SQL) is dropped here as
+// soon as the store's event arrives, a few milliseconds after the change
+// (the poll interval on stores that poll). The watcher confirms its
+// subscription every second; while it is not confirmed (at start, after a
+// break, or for 3 seconds of silence from a connection that froze), every
+// lookup goes to the wrapped store, and once subscribed again the cache
+// drops everything it held, as it may have missed events. New refuses a
+// store that cannot watch.
 //
-// Over a store that is no Watcher, a token revoked by another process is
-// still accepted by this process for up to Options.TTL, 30 seconds by
-// default: choose the TTL as the longest delay you accept. Skip the cache
-// over memstore, which is memory already.
+// Options.AllowStaleRevocations trades that for load: the cache then also
+// works over a store without events, and keeps answering from memory
+// while unwatched, so that a token revoked by another process is accepted
+// here for up to Options.TTL.
 //
 // Its other guarantees:
 //
 //   - A revocation, rotation or touch made through this Store (and so
-//     through an Authenticator built on it) drops the token's entry before
-//     it returns: this process never serves it stale afterwards, and a
-//     lookup begun after it never shares a store call begun before it. An
-//     event from the wrapped store does the same.
+//     through an Authenticator built on it) drops the token's entries
+//     before it returns: this process never serves it stale afterwards.
 //   - Digests the wrapped store did not know are remembered for
 //     Options.NegativeTTL (5 seconds by default), so that a flood of bad
-//     tokens does not reach the database. A token created by another
-//     process is therefore refused here for up to NegativeTTL if this
-//     process looked its digest up just before it was created. Tokens are
-//     random, so in practice only a key presented before it was stored can
-//     meet this (a legacy key tried during its import, say); a token
-//     created through this Store is never affected.
-//   - Expiry is not cached: the Authenticator checks ExpiresAt on every
-//     request against the cached record, and a record that expires while
-//     cached is read again once, so that a sliding expiry extended by
-//     another replica is honoured.
+//     tokens does not reach the database; a token created through this
+//     Store is known at once.
+//   - Expiry is checked by the Authenticator on every request, against
+//     cached records too.
 //   - Concurrent misses for the same digest make one store call, whose
-//     answer they share; if that call panics, the others get an error and
-//     the panic goes on in the goroutine that made it. Store errors are
-//     never cached.
-//   - Memory is bounded by Options.Size: past it, entries not used lately
-//     are evicted (CLOCK, an approximation of LRU), and unknown digests
-//     cannot evict found tokens.
-//
-// A hit takes no lock and writes no memory that other cores read, so that
-// its cost does not grow with them, even when every request carries the
-// same token: the entry is found through a table that lookups read without
-// a lock, and that the holder of its shard's lock changes with atomic
-// stores, so that a lookup begun after an entry was dropped cannot reach
-// it; CLOCK's bit is written only when the hand has cleared it; and hits
-// are counted on per-processor stripes. A miss locks one of up to 16
-// shards; an invalidation by token ID or user locks each shard in turn,
-// since entries are placed by digest. A hit does not allocate; it returns the wrapped
-// store's record itself, which is read-only by the tokenauth.Store
-// contract.
+//     answer they share. Store errors are never cached.
+//   - Memory is bounded by Options.Size, and unknown digests cannot evict
+//     found tokens.
 package cachestore
 
 import (
+	"cmp"
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"slices"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
@@ -90,9 +65,7 @@ type Options struct {
 	Size int
 
 	// TTL is how long a found token is answered from the cache before the
-	// wrapped store is asked again. It bounds how long a revocation made by
-	// another process goes unnoticed here, when the wrapped store is no
-	// tokenauth.Watcher or its channel is down. Default 30 seconds.
+	// wrapped store is asked again. Default 30 seconds.
 	TTL time.Duration
 
 	// NegativeTTL is how long a digest the wrapped store did not know is
@@ -100,21 +73,18 @@ type Options struct {
 	// value turns negative caching off.
 	NegativeTTL time.Duration
 
-	// BypassWhileUnwatched, over a store that is a tokenauth.Watcher,
-	// sends every lookup to the wrapped store while the cache is not
-	// subscribed to its events (before the first subscription and while
-	// the channel is down), so that no revocation is ever seen late, at
-	// the price of the store's load. By default the cache keeps answering
-	// for up to TTL meanwhile. It has no effect over other stores.
-	BypassWhileUnwatched bool
+	// AllowStaleRevocations lets a revocation made by another process go
+	// unseen here for up to TTL: over a store that is no Watcher, and
+	// while the subscription to its events is down. By default New refuses
+	// a store that is no Watcher, and lookups go to the wrapped store
+	// while unwatched.
+	AllowStaleRevocations bool
 
 	// OnWatch, when set, is called as the cache's subscription to the
 	// wrapped store's events changes: with true and a nil error each time
 	// it is established, with false and the error each time it breaks or
-	// an attempt to establish it fails. Export it as a metric (a gauge of
-	// watching, a counter of errors): while false, revocations by other
-	// processes take up to TTL to be seen here. It is called from the
-	// watching goroutine and must not block.
+	// an attempt to establish it fails. Export it as a metric. It is
+	// called from the watching goroutine and must not block.
 	OnWatch func(watching bool, err error)
 
 	// Logger receives a line when the subscription breaks and when it is
@@ -133,13 +103,17 @@ type Stats struct {
 	NegativeHits uint64
 	// Misses counts lookups that waited for the wrapped store, including
 	// those that shared a concurrent lookup's store call and those sent
-	// to it while unwatched (Options.BypassWhileUnwatched).
+	// to it while unwatched.
 	Misses uint64
 	// Evictions counts entries dropped before their TTL to make room for
 	// others; a steady rate means Size is too small.
 	Evictions uint64
 	// Len is the number of entries held now, found and not found.
 	Len int
+	// Watching reports whether the cache hears the wrapped store's
+	// revocations now; Reconnects counts the subscriptions that broke.
+	Watching   bool
+	Reconnects uint64
 }
 
 // Store is a tokenauth.Store that answers Find from memory when it can and
@@ -152,36 +126,54 @@ type Store struct {
 	ttl         time.Duration
 	negativeTTL time.Duration
 	now         func() time.Time
-	seed        maphash.Seed
-	shards      []shard
-	shardShift  uint // a digest's shard is its hash's top bits
-	hits        hitCounts
-	bypassed    atomic.Uint64 // lookups sent to the wrapped store unwatched
+	watch       watchState
 
-	watch watchState
+	// One lock guards the rest: a hit holds it for a map lookup and a
+	// list move.
+	mu       sync.Mutex
+	byDigest map[string]*entry          // every entry, by string(digest)
+	byID     map[string]*entry          // found tokens, by token ID
+	byUser   map[string]map[*entry]bool // found tokens, by user ID
+	// Found tokens and unknown digests are kept in separate lists, most
+	// recently used first, so that unknown ones never evict found ones.
+	found, notFound       list.List
+	maxFound, maxNotFound int
+	flights               map[string]*flight // lookups in progress, by string(digest)
+	stats                 Stats              // the counters; Stats fills in the rest
 }
 
-var (
-	_ tokenauth.Store          = (*Store)(nil)
-	_ tokenauth.ExpiredDeleter = (*Store)(nil)
-	_ tokenauth.Expirer        = (*Store)(nil)
-	_ tokenauth.BatchToucher   = (*Store)(nil)
-)
+var _ tokenauth.Store = (*Store)(nil)
+
+// entry is a cached answer for one digest: a token, or "not found" when
+// tok is nil.
+type entry struct {
+	key     string // string(digest)
+	tok     *tokenauth.Token
+	loaded  time.Time     // when the wrapped store was asked
+	expires time.Time     // loaded plus the TTL that applies
+	elem    *list.Element // in found or notFound
+}
+
+// fresh reports whether e may answer a lookup at now.
+func (e *entry) fresh(now time.Time) bool {
+	if !now.Before(e.expires) {
+		return false
+	}
+	// A record that expired while cached is read once more: another
+	// replica may have moved a sliding expiry forward.
+	return e.tok == nil || !e.tok.Expired(now) || !e.tok.ExpiresAt.After(e.loaded)
+}
 
 const (
 	defaultSize        = 10000
 	defaultTTL         = 30 * time.Second
 	defaultNegativeTTL = 5 * time.Second
-	// maxShards bounds lock striping; minShardSize keeps small caches in
-	// few shards, so that CLOCK sees enough entries to choose well.
-	maxShards    = 16
-	minShardSize = 256
 )
 
-// New returns a Store in front of s. When s is a tokenauth.Watcher, New
-// starts a goroutine that watches it, until Close. It returns an error
-// wrapping tokenauth.ErrInvalidOptions when s is nil or Size or TTL is
-// negative.
+// New returns a Store in front of s and starts a goroutine that watches s,
+// until Close. It returns an error wrapping tokenauth.ErrInvalidOptions
+// when s is nil, Size or TTL is negative, or s is no Watcher and
+// Options.AllowStaleRevocations is not set.
 func New(s tokenauth.Store, opts Options) (*Store, error) {
 	return newStore(s, opts, defaultMinBackoff, defaultMaxBackoff)
 }
@@ -194,65 +186,33 @@ func newStore(s tokenauth.Store, opts Options, minBackoff, maxBackoff time.Durat
 	if opts.Size < 0 || opts.TTL < 0 {
 		return nil, fmt.Errorf("%w: cachestore: Size and TTL must not be negative", tokenauth.ErrInvalidOptions)
 	}
-	size, ttl, negativeTTL := opts.Size, opts.TTL, opts.NegativeTTL
-	if size == 0 {
-		size = defaultSize
+	w, watchable := s.(Watcher)
+	if !watchable && !opts.AllowStaleRevocations {
+		return nil, fmt.Errorf("%w: cachestore: %T cannot tell the cache of revocations made by other processes (it is no cachestore.Watcher); "+
+			"set Options.AllowStaleRevocations to accept that they take up to the TTL to be seen", tokenauth.ErrInvalidOptions, s)
 	}
-	if ttl == 0 {
-		ttl = defaultTTL
+	c := &Store{
+		inner: s, ttl: cmp.Or(opts.TTL, defaultTTL), negativeTTL: cmp.Or(opts.NegativeTTL, defaultNegativeTTL), now: opts.Now,
+		byDigest: make(map[string]*entry), byID: make(map[string]*entry), byUser: make(map[string]map[*entry]bool),
+		flights: make(map[string]*flight),
 	}
-	if negativeTTL == 0 {
-		negativeTTL = defaultNegativeTTL
-	}
-	c := &Store{inner: s, ttl: ttl, negativeTTL: negativeTTL, now: opts.Now, seed: maphash.MakeSeed(), hits: newHitCounts()}
+	c.maxFound = cmp.Or(opts.Size, defaultSize)
+	c.maxNotFound = max(1, c.maxFound/4)
 	if c.now == nil {
 		c.now = time.Now
 	}
-	n, shift := 1, uint(64)
-	for n < maxShards && size/(2*n) >= minShardSize {
-		n, shift = 2*n, shift-1
-	}
-	c.shards, c.shardShift = make([]shard, n), shift
-	for i := range c.shards {
-		found := size / n
-		if i < size%n {
-			found++
-		}
-		c.shards[i].init(found)
-	}
-	if w, ok := s.(tokenauth.Watcher); ok {
+	if watchable {
 		c.startWatching(w, opts, minBackoff, maxBackoff)
 	}
 	return c, nil
 }
 
-// Close stops watching the wrapped store's events; the cache goes on
-// working as over a store that is no Watcher. It does not close the
-// wrapped store. Call it when the service shuts down.
+// Close stops watching the wrapped store's events; from then on every
+// lookup goes to the wrapped store (unless stale answers are allowed). It
+// does not close the wrapped store. Call it when the service shuts down.
 func (c *Store) Close() error {
 	c.stopWatching()
 	return nil
-}
-
-// hash returns digest's hash, which picks its shard (top bits) and its
-// bucket in the shard's index (bottom bits).
-func (c *Store) hash(digest []byte) uint64 {
-	return maphash.Bytes(c.seed, digest)
-}
-
-// shard returns the shard that holds the digest whose hash is h.
-func (c *Store) shard(h uint64) *shard {
-	return &c.shards[h>>c.shardShift]
-}
-
-// answer counts a hit on e and returns its answer.
-func (c *Store) answer(e *entry) (*tokenauth.Token, error) {
-	if e.tok == nil {
-		c.hits.add(negativeHit)
-		return nil, tokenauth.ErrNotFound
-	}
-	c.hits.add(hit)
-	return e.tok, nil
 }
 
 // Find returns the cached answer for digest when it is fresh, and asks the
@@ -261,35 +221,29 @@ func (c *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if c.watch.bypassing() {
-		c.bypassed.Add(1)
+	now := c.now()
+	c.mu.Lock()
+	if c.watch.bypassing(now) {
+		c.stats.Misses++
+		c.mu.Unlock()
 		return c.inner.Find(ctx, digest)
 	}
-	h := c.hash(digest)
-	sh := c.shard(h)
-	now := c.now()
-	// A hit takes no lock; the lock is for misses and for the rare lookup
-	// that runs while the index grows.
-	if e := sh.load(h, digest, now); e != nil {
-		return c.answer(e)
+	if e := c.lookup(digest, now); e != nil {
+		c.mu.Unlock()
+		return answer(e)
 	}
-	sh.mu.Lock()
-	if e := sh.lookup(h, digest, now); e != nil {
-		sh.mu.Unlock()
-		return c.answer(e)
-	}
-	sh.misses++
+	c.stats.Misses++
 	for {
-		f := sh.flights[string(digest)]
+		f := c.flights[string(digest)]
 		if f == nil {
 			key := string(digest)
 			f = &flight{done: make(chan struct{})}
-			sh.flights[key] = f
-			sh.mu.Unlock()
-			c.load(ctx, sh, h, key, digest, f, now)
+			c.flights[key] = f
+			c.mu.Unlock()
+			c.load(ctx, key, digest, f, now)
 			return f.tok, f.err
 		}
-		sh.mu.Unlock()
+		c.mu.Unlock()
 		select {
 		case <-f.done:
 		case <-ctx.Done():
@@ -299,11 +253,90 @@ func (c *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, erro
 			return f.tok, f.err
 		}
 		now = c.now()
-		sh.mu.Lock()
-		if e := sh.lookup(h, digest, now); e != nil {
-			sh.mu.Unlock()
-			return c.answer(e)
+		c.mu.Lock()
+		if e := c.lookup(digest, now); e != nil {
+			c.mu.Unlock()
+			return answer(e)
 		}
+	}
+}
+
+// answer returns e's answer.
+func answer(e *entry) (*tokenauth.Token, error) {
+	if e.tok == nil {
+		return nil, tokenauth.ErrNotFound
+	}
+	return e.tok, nil
+}
+
+// lookup returns the entry that may answer for digest at now, counting
+// the hit, and drops a stale one. c.mu must be held.
+func (c *Store) lookup(digest []byte, now time.Time) *entry {
+	e := c.byDigest[string(digest)]
+	if e == nil {
+		return nil
+	}
+	if !e.fresh(now) {
+		c.remove(e)
+		return nil
+	}
+	if e.tok == nil {
+		c.notFound.MoveToFront(e.elem)
+		c.stats.NegativeHits++
+	} else {
+		c.found.MoveToFront(e.elem)
+		c.stats.Hits++
+	}
+	return e
+}
+
+// insert caches e, evicting the least recently used entry of its kind if
+// there are too many. c.mu must be held.
+func (c *Store) insert(e *entry, now time.Time) {
+	if old := c.byDigest[e.key]; old != nil {
+		c.remove(old)
+	}
+	l, size := &c.notFound, c.maxNotFound
+	if e.tok != nil {
+		l, size = &c.found, c.maxFound
+		if old := c.byID[e.tok.ID]; old != nil {
+			c.remove(old)
+		}
+	}
+	if l.Len() >= size {
+		victim := l.Back().Value.(*entry)
+		if now.Before(victim.expires) {
+			c.stats.Evictions++
+		}
+		c.remove(victim)
+	}
+	e.elem = l.PushFront(e)
+	c.byDigest[e.key] = e
+	if e.tok == nil {
+		return
+	}
+	c.byID[e.tok.ID] = e
+	user := c.byUser[e.tok.UserID]
+	if user == nil {
+		user = make(map[*entry]bool)
+		c.byUser[e.tok.UserID] = user
+	}
+	user[e] = true
+}
+
+// remove drops e. c.mu must be held.
+func (c *Store) remove(e *entry) {
+	delete(c.byDigest, e.key)
+	if e.tok == nil {
+		c.notFound.Remove(e.elem)
+		return
+	}
+	c.found.Remove(e.elem)
+	delete(c.byID, e.tok.ID)
+	user := c.byUser[e.tok.UserID]
+	delete(user, e)
+	if len(user) == 0 {
+		delete(c.byUser, e.tok.UserID)
 	}
 }
 
@@ -316,11 +349,15 @@ func (c *Store) Create(ctx context.Context, t *tokenauth.Token) error {
 	// t belongs to the wrapped store once passed: take what is needed first.
 	digest := slices.Clone(t.Digest)
 	err := c.inner.Create(ctx, t)
-	h := c.hash(digest)
-	sh := c.shard(h)
-	sh.mu.Lock()
-	sh.forgetDigest(h, digest)
-	sh.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.byDigest[string(digest)]; e != nil {
+		c.remove(e)
+	}
+	if f := c.flights[string(digest)]; f != nil {
+		f.stale = true
+		delete(c.flights, string(digest))
+	}
 	return err
 }
 
@@ -333,8 +370,8 @@ func (c *Store) Delete(ctx context.Context, id string) error {
 
 // DeleteUser deletes the user's tokens from the wrapped store and drops
 // their entries.
-func (c *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
-	n, err := c.inner.DeleteUser(ctx, userID)
+func (c *Store) DeleteUser(ctx context.Context, userID string, before time.Time, keep ...string) (int, error) {
+	n, err := c.inner.DeleteUser(ctx, userID, before, keep...)
 	c.forgetUser(userID)
 	return n, err
 }
@@ -344,63 +381,10 @@ func (c *Store) List(ctx context.Context, userID string) ([]*tokenauth.Token, er
 	return c.inner.List(ctx, userID)
 }
 
-// Touch records the use in the wrapped store and drops the token's entry,
-// so the next lookup reads the new LastUsedAt and ExpiresAt.
-func (c *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
-	err := c.inner.Touch(ctx, id, lastUsed, expiresAt)
-	c.forgetID(id)
-	return err
-}
-
-// DeleteExpired passes through to the wrapped store when it implements
-// tokenauth.ExpiredDeleter, and drops the entries of the tokens it purged.
-// Otherwise it returns an error wrapping errors.ErrUnsupported: stores with
-// native expiry, such as Redis, need no purge.
-func (c *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
-	d, ok := c.inner.(tokenauth.ExpiredDeleter)
-	if !ok {
-		return 0, fmt.Errorf("cachestore: the wrapped %T does not implement tokenauth.ExpiredDeleter: %w", c.inner, errors.ErrUnsupported)
-	}
-	n, err := d.DeleteExpired(ctx, before)
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		sh.forgetExpired(before)
-		sh.mu.Unlock()
-	}
-	return n, err
-}
-
-// Expire passes through to the wrapped store when it implements
-// tokenauth.Expirer, and drops the token's entry. Otherwise it returns an
-// error wrapping errors.ErrUnsupported, on which the Authenticator's
-// Rotate falls back to replacing the record.
-func (c *Store) Expire(ctx context.Context, id string, at time.Time) error {
-	e, ok := c.inner.(tokenauth.Expirer)
-	if !ok {
-		return fmt.Errorf("cachestore: the wrapped %T does not implement tokenauth.Expirer: %w", c.inner, errors.ErrUnsupported)
-	}
-	err := e.Expire(ctx, id, at)
-	c.forgetID(id)
-	return err
-}
-
-// TouchBatch records the uses in the wrapped store, in one call when it
-// implements tokenauth.BatchToucher and one Touch per use otherwise, and
-// drops the tokens' entries.
-func (c *Store) TouchBatch(ctx context.Context, uses []tokenauth.TokenUse) error {
-	var err error
-	if b, ok := c.inner.(tokenauth.BatchToucher); ok {
-		err = b.TouchBatch(ctx, uses)
-	} else {
-		var errs []error
-		for _, u := range uses {
-			if err := c.inner.Touch(ctx, u.ID, u.LastUsed, u.ExpiresAt); err != nil && !errors.Is(err, tokenauth.ErrNotFound) {
-				errs = append(errs, err)
-			}
-		}
-		err = errors.Join(errs...)
-	}
+// Touch records the uses in the wrapped store and drops the tokens'
+// entries, so the next lookup reads the new LastUsedAt and ExpiresAt.
+func (c *Store) Touch(ctx context.Context, uses []tokenauth.TokenUse) error {
+	err := c.inner.Touch(ctx, uses)
 	ids := make([]string, len(uses))
 	for i, u := range uses {
 		ids[i] = u.ID
@@ -409,57 +393,57 @@ func (c *Store) TouchBatch(ctx context.Context, uses []tokenauth.TokenUse) error
 	return err
 }
 
+// Expire brings the token's expiry forward in the wrapped store and drops
+// its entry.
+func (c *Store) Expire(ctx context.Context, id string, at time.Time) error {
+	err := c.inner.Expire(ctx, id, at)
+	c.forgetID(id)
+	return err
+}
+
 // forgetID drops the entries of the tokens with the given IDs, and keeps
 // lookups in progress from caching them.
 func (c *Store) forgetID(ids ...string) {
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		for _, id := range ids {
-			if e := sh.byID[id]; e != nil {
-				sh.remove(e)
-			}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		if e := c.byID[id]; e != nil {
+			c.remove(e)
 		}
-		sh.detachFlights()
-		sh.mu.Unlock()
 	}
-}
-
-// forgetAll drops every entry, and keeps lookups in progress from caching
-// what they find.
-func (c *Store) forgetAll() {
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		sh.clear()
-		sh.mu.Unlock()
-	}
+	c.detachFlights()
 }
 
 // forgetUser drops the entries of the user's tokens, and keeps lookups in
 // progress from caching them.
 func (c *Store) forgetUser(userID string) {
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		for e := sh.byUser[userID]; e != nil; e = sh.byUser[userID] {
-			sh.remove(e)
-		}
-		sh.detachFlights()
-		sh.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for e := range c.byUser[userID] {
+		c.remove(e)
 	}
+	c.detachFlights()
+}
+
+// forgetAll drops every entry, and keeps lookups in progress from caching
+// what they find.
+func (c *Store) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.byDigest)
+	clear(c.byID)
+	clear(c.byUser)
+	c.found.Init()
+	c.notFound.Init()
+	c.detachFlights()
 }
 
 // Stats returns the Store's counters.
 func (c *Store) Stats() Stats {
-	s := Stats{Hits: c.hits.sum(hit), NegativeHits: c.hits.sum(negativeHit), Misses: c.bypassed.Load()}
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		s.Misses += sh.misses
-		s.Evictions += sh.evictions
-		s.Len += sh.entries.n
-		sh.mu.Unlock()
-	}
+	c.mu.Lock()
+	s := c.stats
+	s.Len = len(c.byDigest)
+	c.mu.Unlock()
+	s.Watching, s.Reconnects = c.watch.watched(c.now()), c.watch.reconnects.Load()
 	return s
 }

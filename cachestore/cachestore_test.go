@@ -21,21 +21,16 @@ import (
 )
 
 // innerStore is a memstore that counts the calls the cache passes on and
-// can hold Find back, fail it or make it panic.
+// can hold Find back, fail it or make it panic. It is no Watcher.
 type innerStore struct {
-	tokenauth.Store // the interface alone: a store without Expire or TouchBatch
-	finds, touches  atomic.Int64
+	tokenauth.Store
+	finds, touches atomic.Int64
 	// gate, when set, holds every Find after it has read the store, until
 	// the gate is closed or the caller's context ends.
 	gate     chan struct{}
 	err      error // returned by Find when set
 	panics   bool  // Find panics when set
 	touchErr error // returned by Touch when set
-}
-
-// DeleteExpired passes through to the wrapped store (memstore has it).
-func (s *innerStore) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
-	return s.Store.(tokenauth.ExpiredDeleter).DeleteExpired(ctx, before)
 }
 
 func (s *innerStore) Find(ctx context.Context, digest []byte) (*tokenauth.Token, error) {
@@ -57,21 +52,30 @@ func (s *innerStore) Find(ctx context.Context, digest []byte) (*tokenauth.Token,
 	return tok, err
 }
 
-func (s *innerStore) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
+func (s *innerStore) Touch(ctx context.Context, uses []tokenauth.TokenUse) error {
 	s.touches.Add(1)
 	if s.touchErr != nil {
 		return s.touchErr
 	}
-	return s.Store.Touch(ctx, id, lastUsed, expiresAt)
+	return s.Store.Touch(ctx, uses)
+}
+
+// touch records one use of the token with the given ID in s.
+func touch(t testing.TB, s tokenauth.Store, id string, lastUsed, expiresAt time.Time) {
+	t.Helper()
+	require.NoError(t, s.Touch(context.Background(), []tokenauth.TokenUse{{ID: id, LastUsed: lastUsed, ExpiresAt: expiresAt}}))
 }
 
 // newCache returns a cache on a fake clock over a fresh counting store.
+// The store has no events, so the cache runs with AllowStaleRevocations:
+// these tests are about what it holds, not about whom it hears.
 func newCache(t testing.TB, opts cachestore.Options) (*cachestore.Store, *innerStore, *tokenauthtest.Clock) {
 	t.Helper()
 	s, clk := &innerStore{Store: memstore.New()}, tokenauthtest.NewClock()
 	if opts.Now == nil {
 		opts.Now = clk.Now
 	}
+	opts.AllowStaleRevocations = true
 	c, err := cachestore.New(s, opts)
 	require.NoError(t, err)
 	return c, s, clk
@@ -119,22 +123,37 @@ func TestNewInvalidOptions(t *testing.T) {
 		{"nil store", nil, cachestore.Options{}},
 		{"negative size", memstore.New(), cachestore.Options{Size: -1}},
 		{"negative TTL", memstore.New(), cachestore.Options{TTL: -time.Second}},
+		{"no Watcher", memstore.New(), cachestore.Options{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := cachestore.New(tc.store, tc.opts)
 			require.ErrorIs(t, err, tokenauth.ErrInvalidOptions)
 			assert.Nil(t, c)
+			if tc.name == "no Watcher" {
+				assert.Contains(t, err.Error(), "AllowStaleRevocations", "the error says how to accept stale revocations")
+			}
 		})
 	}
 }
 
-// The cache is a Store like any other.
+// The cache is a Store like any other: watching a store's events, as by
+// default, and over a store without events.
 func TestStoreSuite(t *testing.T) {
-	tokenauthtest.RunStoreTests(t, func(t *testing.T) tokenauth.Store {
-		c, err := cachestore.New(memstore.New(), cachestore.Options{Size: 64})
-		require.NoError(t, err)
-		return c
+	t.Run("watched", func(t *testing.T) {
+		tokenauthtest.RunStoreTests(t, func(t *testing.T) tokenauth.Store {
+			c, err := cachestore.New(newEventStore(), cachestore.Options{Size: 64})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = c.Close() })
+			return c
+		})
+	})
+	t.Run("AllowStaleRevocations", func(t *testing.T) {
+		tokenauthtest.RunStoreTests(t, func(t *testing.T) tokenauth.Store {
+			c, err := cachestore.New(memstore.New(), cachestore.Options{Size: 64, AllowStaleRevocations: true})
+			require.NoError(t, err)
+			return c
+		})
 	})
 }
 
@@ -181,7 +200,7 @@ func TestInvalidatesAtOnce(t *testing.T) {
 		{
 			name: "DeleteUser",
 			op: func(t *testing.T, c *cachestore.Store, tok *tokenauth.Token) {
-				n, err := c.DeleteUser(ctx, tok.UserID)
+				n, err := c.DeleteUser(ctx, tok.UserID, time.Now())
 				require.NoError(t, err)
 				assert.Equal(t, 3, n)
 			},
@@ -190,11 +209,21 @@ func TestInvalidatesAtOnce(t *testing.T) {
 		{
 			name: "Touch",
 			op: func(t *testing.T, c *cachestore.Store, tok *tokenauth.Token) {
-				require.NoError(t, c.Touch(ctx, tok.ID, tok.CreatedAt.Add(time.Hour), time.Time{}))
+				touch(t, c, tok.ID, tok.CreatedAt.Add(time.Hour), time.Time{})
 			},
 			want: func(t *testing.T, got *tokenauth.Token, err error) {
 				require.NoError(t, err)
 				assert.True(t, got.LastUsedAt.Equal(got.CreatedAt.Add(time.Hour)), "LastUsedAt = %v", got.LastUsedAt)
+			},
+		},
+		{
+			name: "Expire",
+			op: func(t *testing.T, c *cachestore.Store, tok *tokenauth.Token) {
+				require.NoError(t, c.Expire(ctx, tok.ID, tok.CreatedAt.Add(time.Minute)))
+			},
+			want: func(t *testing.T, got *tokenauth.Token, err error) {
+				require.NoError(t, err)
+				assert.True(t, got.ExpiresAt.Equal(got.CreatedAt.Add(time.Minute)), "ExpiresAt = %v", got.ExpiresAt)
 			},
 		},
 	}
@@ -435,18 +464,27 @@ func TestStorePanicReleasesWaiters(t *testing.T) {
 // must not cache what it read, nor be joined by a lookup begun after.
 func TestInvalidationDuringLookup(t *testing.T) {
 	ctx := context.Background()
+	expireAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Microsecond)
+	notFound := func(t *testing.T, _ *tokenauth.Token, err error) { assert.ErrorIs(t, err, tokenauth.ErrNotFound) }
 	tests := []struct {
 		name   string
 		create bool // the token exists before the lookup
 		op     func(c *cachestore.Store, tok *tokenauth.Token) error
-		want   error
+		want   func(t *testing.T, got *tokenauth.Token, err error)
 	}{
-		{"Delete", true, func(c *cachestore.Store, tok *tokenauth.Token) error { return c.Delete(ctx, tok.ID) }, tokenauth.ErrNotFound},
+		{"Delete", true, func(c *cachestore.Store, tok *tokenauth.Token) error { return c.Delete(ctx, tok.ID) }, notFound},
 		{"DeleteUser", true, func(c *cachestore.Store, tok *tokenauth.Token) error {
-			_, err := c.DeleteUser(ctx, tok.UserID)
+			_, err := c.DeleteUser(ctx, tok.UserID, time.Now())
 			return err
-		}, tokenauth.ErrNotFound},
-		{"Create", false, func(c *cachestore.Store, tok *tokenauth.Token) error { return c.Create(ctx, tok.Clone()) }, nil},
+		}, notFound},
+		{"Expire", true, func(c *cachestore.Store, tok *tokenauth.Token) error {
+			return c.Expire(ctx, tok.ID, expireAt)
+		}, func(t *testing.T, got *tokenauth.Token, err error) {
+			require.NoError(t, err)
+			assert.True(t, got.ExpiresAt.Equal(expireAt), "the record as Expire left it, not as read before: ExpiresAt = %v", got.ExpiresAt)
+		}},
+		{"Create", false, func(c *cachestore.Store, tok *tokenauth.Token) error { return c.Create(ctx, tok.Clone()) },
+			func(t *testing.T, _ *tokenauth.Token, err error) { assert.NoError(t, err) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -465,26 +503,23 @@ func TestInvalidationDuringLookup(t *testing.T) {
 			require.NoError(t, tc.op(c, tok))
 			// A lookup begun now must make its own store call rather
 			// than share the one that read the store before op.
-			after := make(chan error, 1)
+			type result struct {
+				tok *tokenauth.Token
+				err error
+			}
+			after := make(chan result, 1)
 			go func() {
-				_, err := c.Find(ctx, tok.Digest)
-				after <- err
+				got, err := c.Find(ctx, tok.Digest)
+				after <- result{got, err}
 			}()
 			require.Eventually(t, func() bool { return s.finds.Load() == 2 }, 5*time.Second, time.Millisecond,
 				"the lookup begun after the change did not start its own store call")
 			close(s.gate)
 			<-done
-			if tc.want == nil {
-				assert.NoError(t, <-after)
-			} else {
-				assert.ErrorIs(t, <-after, tc.want)
-			}
-			_, err := c.Find(ctx, tok.Digest)
-			if tc.want == nil {
-				assert.NoError(t, err)
-			} else {
-				assert.ErrorIs(t, err, tc.want)
-			}
+			r := <-after
+			tc.want(t, r.tok, r.err)
+			got, err := c.Find(ctx, tok.Digest)
+			tc.want(t, got, err)
 		})
 	}
 }
@@ -492,7 +527,7 @@ func TestInvalidationDuringLookup(t *testing.T) {
 func TestEviction(t *testing.T) {
 	ctx := context.Background()
 
-	t.Run("CLOCK spares recently used entries", func(t *testing.T) {
+	t.Run("recently used entries are spared", func(t *testing.T) {
 		c, s, _ := newCache(t, cachestore.Options{Size: 2})
 		a, b, d := newToken(t, "u1"), newToken(t, "u1"), newToken(t, "u1")
 		for _, tok := range []*tokenauth.Token{a, b, d} {
@@ -555,31 +590,6 @@ func TestEviction(t *testing.T) {
 	})
 }
 
-func TestDeleteExpired(t *testing.T) {
-	ctx := context.Background()
-	c, _, clk := newCache(t, cachestore.Options{})
-	expired, live, forever := newToken(t, "u1"), newToken(t, "u1"), newToken(t, "u1")
-	expired.ExpiresAt = clk.Now().Add(-time.Minute)
-	live.ExpiresAt = clk.Now().Add(time.Hour)
-	for _, tok := range []*tokenauth.Token{expired, live, forever} {
-		createFound(t, c, tok)
-	}
-	n, err := c.DeleteExpired(ctx, clk.Now())
-	require.NoError(t, err)
-	assert.Equal(t, 1, n)
-	_, err = c.Find(ctx, expired.Digest)
-	assert.ErrorIs(t, err, tokenauth.ErrNotFound)
-	for _, tok := range []*tokenauth.Token{live, forever} {
-		_, err = c.Find(ctx, tok.Digest)
-		assert.NoError(t, err)
-	}
-
-	plain, err := cachestore.New(tokenauthtest.NewStore(), cachestore.Options{})
-	require.NoError(t, err)
-	_, err = plain.DeleteExpired(ctx, clk.Now())
-	assert.ErrorIs(t, err, errors.ErrUnsupported)
-}
-
 // A record that expires while cached is read once more, which honours a
 // sliding expiry moved forward by another replica; then the expired record
 // is cached like any other, for the Authenticator to refuse.
@@ -600,7 +610,7 @@ func TestExpiryWhileCached(t *testing.T) {
 			tok.ExpiresAt = clk.Now().Add(time.Minute)
 			createFound(t, c, tok)
 			if tc.extend {
-				require.NoError(t, s.Store.Touch(ctx, tok.ID, clk.Now(), tok.ExpiresAt.Add(time.Hour)))
+				touch(t, s.Store, tok.ID, clk.Now(), tok.ExpiresAt.Add(time.Hour))
 			}
 			clk.Advance(time.Minute)
 			for i := 0; i < 5; i++ {
@@ -711,7 +721,7 @@ func TestAuthenticatorRevoke(t *testing.T) {
 	}
 }
 
-func TestShardsConcurrent(t *testing.T) {
+func TestConcurrent(t *testing.T) {
 	ctx := context.Background()
 	c, s, _ := newCache(t, cachestore.Options{Size: 4096, NegativeTTL: -1})
 	var toks []*tokenauth.Token
@@ -734,7 +744,7 @@ func TestShardsConcurrent(t *testing.T) {
 					assert.ErrorIs(t, err, tokenauth.ErrNotFound)
 				}
 				if i%100 == 0 {
-					_, err := c.DeleteUser(ctx, fmt.Sprintf("u%d", w))
+					_, err := c.DeleteUser(ctx, fmt.Sprintf("u%d", w), time.Now())
 					assert.NoError(t, err)
 				}
 			}
@@ -752,8 +762,8 @@ func TestShardsConcurrent(t *testing.T) {
 	}
 }
 
-// Hits take no lock: lookups running while a revocation is made get the
-// token or not, and every lookup begun after it returned misses it.
+// Lookups running while a revocation is made get the token or not, and
+// every lookup begun after it returned misses it.
 func TestHitsDuringRevoke(t *testing.T) {
 	ctx := context.Background()
 	c, _, _ := newCache(t, cachestore.Options{})
@@ -788,8 +798,8 @@ func TestHitsDuringRevoke(t *testing.T) {
 }
 
 // Hits on a token go on without reaching the store while other tokens
-// fill the cache and its index grows, and each is counted once.
-func TestHitsWhileIndexGrows(t *testing.T) {
+// fill the cache, and each is counted once.
+func TestHitsWhileCacheFills(t *testing.T) {
 	ctx := context.Background()
 	c, s, _ := newCache(t, cachestore.Options{Size: 4096, NegativeTTL: -1})
 	hot := newToken(t, "u1")

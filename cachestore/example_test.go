@@ -15,11 +15,15 @@ import (
 // here takes effect at once.
 func Example() {
 	ctx := context.Background()
-	shared := memstore.New() // in production, the store every replica shares
-	cache, err := cachestore.New(shared, cachestore.Options{TTL: 10 * time.Second})
+	// In production, the store every replica shares: redisstore, or
+	// sqlstore with a listener, whose revocation events the cache hears.
+	// memstore has none, so the cache must be told to do without them.
+	shared := memstore.New()
+	cache, err := cachestore.New(shared, cachestore.Options{TTL: 10 * time.Second, AllowStaleRevocations: true})
 	if err != nil {
 		panic(err)
 	}
+	defer cache.Close()
 	auth, err := tokenauth.New(cache, tokenauth.Options{TouchInterval: -1})
 	if err != nil {
 		panic(err)

@@ -28,20 +28,20 @@ type flight struct {
 
 // load asks the wrapped store for digest on behalf of f's sharers, then
 // caches the answer unless it may have been made stale meanwhile.
-func (c *Store) load(ctx context.Context, sh *shard, h uint64, key string, digest []byte, f *flight, started time.Time) {
+func (c *Store) load(ctx context.Context, key string, digest []byte, f *flight, started time.Time) {
 	returned := false
 	defer func() {
 		if !returned {
 			f.err = errStorePanicked
 		}
-		sh.mu.Lock()
-		if sh.flights[key] == f {
-			delete(sh.flights, key)
+		c.mu.Lock()
+		if c.flights[key] == f {
+			delete(c.flights, key)
 		}
 		if returned {
-			c.keep(sh, h, key, digest, f, started)
+			c.keep(key, f, started)
 		}
-		sh.mu.Unlock()
+		c.mu.Unlock()
 		close(f.done)
 	}()
 	f.tok, f.err = c.inner.Find(ctx, digest)
@@ -49,14 +49,13 @@ func (c *Store) load(ctx context.Context, sh *shard, h uint64, key string, diges
 	returned = true
 }
 
-// keep caches f's answer for digest, whose hash is h and string key: a
-// found token for the TTL, "not found" for the negative TTL, an error
-// never. sh.mu must be held.
-func (c *Store) keep(sh *shard, h uint64, key string, digest []byte, f *flight, started time.Time) {
+// keep caches f's answer for the digest key: a found token for the TTL,
+// "not found" for the negative TTL, an error never. c.mu must be held.
+func (c *Store) keep(key string, f *flight, started time.Time) {
 	if f.stale {
 		return
 	}
-	e := &entry{hash: h, key: key, loaded: started}
+	e := &entry{key: key, loaded: started}
 	switch {
 	case f.err == nil && f.tok != nil:
 		e.tok, e.expires = f.tok, started.Add(c.ttl)
@@ -65,17 +64,17 @@ func (c *Store) keep(sh *shard, h uint64, key string, digest []byte, f *flight, 
 	default:
 		return
 	}
-	sh.insert(e, digest, c.now())
+	c.insert(e, c.now())
 }
 
 // detachFlights marks every lookup in progress stale and removes it from
 // the flight table, so that a Find begun after an invalidation never joins
 // a lookup that may have read the record before it. Flights do not know
 // which token they will find, so all of them go: invalidations are rare.
-// sh.mu must be held.
-func (sh *shard) detachFlights() {
-	for k, f := range sh.flights {
+// c.mu must be held.
+func (c *Store) detachFlights() {
+	for k, f := range c.flights {
 		f.stale = true
-		delete(sh.flights, k)
+		delete(c.flights, k)
 	}
 }

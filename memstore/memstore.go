@@ -1,111 +1,59 @@
-// Package memstore is an in-memory tokenauth.Store for tests, examples and
-// single-process services. Tokens are lost when the process exits.
+// Package memstore is the in-memory tokenauth.Store: use it in tests
+// (handler tests, examples) and in single-process services that accept
+// losing every token when the process exits.
 //
-// A token issued by an Authenticator takes about 230 bytes of heap (10⁶
-// in about 230 MB; see TestHeapPerToken), and a lookup of a token in use
-// takes no lock: requests on every core run in parallel.
+// A token issued by an Authenticator takes about 600 bytes of heap (10⁶ in
+// about 600 MB; see TestHeapPerToken).
 package memstore
 
 import (
 	"context"
 	"errors"
-	"hash/maphash"
+	"maps"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
 )
 
-const (
-	// shardBits splits the records into 64 shards by digest, each with its
-	// own lock, so that lookups that miss the cache rarely meet.
-	shardBits  = 6
-	shardCount = 1 << shardBits
-	slotBits   = 32 - shardBits
-	// maxSlots bounds a shard so that a ref plus one fits 32 bits.
-	maxSlots = 1<<slotBits - 1
-)
-
-// ref names a record: its shard in the top bits, its slot below.
-type ref uint32
-
-func (r ref) shard() int { return int(r >> slotBits) }
-func (r ref) slot() int  { return int(r & (1<<slotBits - 1)) }
-
 // Store is a concurrency-safe in-memory tokenauth.Store. The zero value is
 // not usable; call New.
 //
-// Records live in compact form in 64 shards by digest. Find hands out
-// *tokenauth.Token values materialised from them, which never change: a
-// write replaces the shard's cached token instead.
+// Records are never modified once stored: a write replaces a record with
+// a changed copy, so that Find can hand out the stored record itself,
+// which callers treat as read-only.
 type Store struct {
-	seed maphash.Seed
-
-	// mu is held by every write, with the lock of the shard it changes,
-	// and by List and Len; it guards byID, byUser, metas and links.
-	// Records may be read under mu or under their shard's lock.
-	mu     sync.RWMutex
-	byID   index // ID -> ref
-	byUser index // user ID -> the ref of the user's newest token
-	metas  metas
-
-	shards [shardCount]shard
-}
-
-type shard struct {
-	// cache holds the tokens Find materialised; allocated by the first
-	// Find in the shard.
-	cache atomic.Pointer[tokenCache]
-	// The padding keeps what every Find reads (cache) off the cache lines
-	// that lookups and writes change (mu), in this shard and the next.
-	_        [56]byte
 	mu       sync.RWMutex
-	recs     []record
-	free     []int32
-	byDigest index
-	// links chains the tokens of a user; guarded by Store.mu, as Find
-	// never reads it.
-	links []link
-	_     [64]byte
+	byDigest map[string]*tokenauth.Token
+	byID     map[string]*tokenauth.Token
+	byUser   map[string]map[string]*tokenauth.Token // user ID -> token ID -> token
+	cutoffs  map[string]time.Time                   // user ID -> DeleteUser's cut-off
+	// swept is the number of tokens held after the last sweep of expired
+	// ones; the next sweep comes when that number has doubled.
+	swept int
 }
 
-// link chains a record to the user's other records, as refs plus one (0:
-// none).
-type link struct{ prev, next uint32 }
-
-var (
-	_ tokenauth.Store          = (*Store)(nil)
-	_ tokenauth.ExpiredDeleter = (*Store)(nil)
-	_ tokenauth.Expirer        = (*Store)(nil)
-	_ tokenauth.BatchToucher   = (*Store)(nil)
-)
+var _ tokenauth.Store = (*Store)(nil)
 
 var (
 	errNilToken = errors.New("memstore: nil token")
-	errFull     = errors.New("memstore: too many tokens")
 	errZeroTime = errors.New("memstore: Expire needs a non-zero time")
 )
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{seed: maphash.MakeSeed(), metas: make(metas)}
+	return &Store{
+		byDigest: make(map[string]*tokenauth.Token),
+		byID:     make(map[string]*tokenauth.Token),
+		byUser:   make(map[string]map[string]*tokenauth.Token),
+		cutoffs:  make(map[string]time.Time),
+	}
 }
 
-func (s *Store) hash(key string) uint64 { return maphash.String(s.seed, key) }
-
-// shardOf returns the shard of digest hash h: its top bits, where the
-// shard's table uses the low 32 and its cache some above them.
-func (s *Store) shardOf(h uint64) (int, *shard) {
-	i := int(h >> (64 - shardBits))
-	return i, &s.shards[i]
-}
-
-func (s *Store) rec(r ref) *record { return &s.shards[r.shard()].recs[r.slot()] }
-
-// Create stores a copy of t; it returns tokenauth.ErrExists for a
-// duplicate ID or digest.
+// Create stores a copy of t. It returns tokenauth.ErrExists for a
+// duplicate ID or digest, and tokenauth.ErrRevoked for a token created
+// before its user's cut-off.
 func (s *Store) Create(ctx context.Context, t *tokenauth.Token) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -113,188 +61,74 @@ func (s *Store) Create(ctx context.Context, t *tokenauth.Token) error {
 	if t == nil {
 		return errNilToken
 	}
-	h := s.hash(string(t.Digest))
-	si, sh := s.shardOf(h)
-	hid := uint32(s.hash(t.ID))
+	t = t.Clone()
+	// Times as SQL stores keep them, so that every store answers alike.
+	for _, at := range []*time.Time{&t.CreatedAt, &t.ExpiresAt, &t.MaxExpiresAt, &t.LastUsedAt, &t.NotBefore} {
+		*at = micros(*at)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, _ := s.findID(hid, t.ID); i >= 0 {
+	if cut, ok := s.cutoffs[t.UserID]; ok && t.CreatedAt.Before(cut) {
+		return tokenauth.ErrRevoked
+	}
+	if s.byID[t.ID] != nil || s.byDigest[string(t.Digest)] != nil {
 		return tokenauth.ErrExists
 	}
-	if _, ok := sh.find(uint32(h), t.Digest); ok {
-		return tokenauth.ErrExists
+	if len(s.byID) >= 2*max(s.swept, 1024) {
+		s.sweep(time.Now())
 	}
-	slot := len(sh.recs)
-	if n := len(sh.free); n > 0 {
-		slot = int(sh.free[n-1])
-	} else if slot >= maxSlots {
-		return errFull
-	}
-	r := ref(si<<slotBits | slot)
-	rec := record{
-		id:         t.ID,
-		userID:     t.UserID,
-		digest:     string(t.Digest),
-		meta:       s.metas.acquire(t.Name, t.Scopes),
-		created:    micros(t.CreatedAt),
-		expires:    micros(t.ExpiresAt),
-		maxExpires: micros(t.MaxExpiresAt),
-		lastUsed:   micros(t.LastUsedAt),
-	}
-
-	sh.mu.Lock()
-	if slot == len(sh.recs) {
-		sh.recs = append(sh.recs, rec)
-		sh.links = append(sh.links, link{})
-	} else {
-		sh.free = sh.free[:len(sh.free)-1]
-		sh.recs[slot] = rec
-	}
-	sh.byDigest.insert(uint32(h), r)
-	sh.mu.Unlock()
-
-	s.byID.insert(hid, r)
-	// The new token heads its user's list.
-	hu := uint32(s.hash(t.UserID))
-	if i, head := s.findUser(hu, t.UserID); i >= 0 {
-		sh.links[slot] = link{next: uint32(head) + 1}
-		s.shards[head.shard()].links[head.slot()].prev = uint32(r) + 1
-		s.byUser.set(i, r)
-	} else {
-		sh.links[slot] = link{}
-		s.byUser.insert(hu, r)
-	}
+	s.put(t)
 	return nil
 }
 
-// find returns the slot of digest in sh, under sh.mu or Store.mu.
-func (sh *shard) find(h uint32, digest []byte) (int, bool) {
-	i, r := sh.byDigest.lookup(h, func(r ref) bool { return sh.recs[r.slot()].digest == string(digest) })
-	return r.slot(), i >= 0
+// put indexes t, replacing the record with its ID if any. s.mu must be
+// held for writing.
+func (s *Store) put(t *tokenauth.Token) {
+	s.byID[t.ID] = t
+	s.byDigest[string(t.Digest)] = t
+	user := s.byUser[t.UserID]
+	if user == nil {
+		user = make(map[string]*tokenauth.Token)
+		s.byUser[t.UserID] = user
+	}
+	user[t.ID] = t
 }
 
-func (s *Store) findID(h uint32, id string) (int, ref) {
-	return s.byID.lookup(h, func(r ref) bool { return s.rec(r).id == id })
+// remove unindexes t. s.mu must be held for writing.
+func (s *Store) remove(t *tokenauth.Token) {
+	delete(s.byID, t.ID)
+	delete(s.byDigest, string(t.Digest))
+	user := s.byUser[t.UserID]
+	delete(user, t.ID)
+	if len(user) == 0 {
+		delete(s.byUser, t.UserID)
+	}
 }
 
-func (s *Store) findUser(h uint32, userID string) (int, ref) {
-	return s.byUser.lookup(h, func(r ref) bool { return s.rec(r).userID == userID })
+// sweep removes the tokens that expired before now, which no check would
+// accept any more, so that a long-running process does not keep them for
+// ever. s.mu must be held for writing.
+func (s *Store) sweep(now time.Time) {
+	for _, t := range s.byID {
+		if t.Expired(now) {
+			s.remove(t)
+		}
+	}
+	s.swept = len(s.byID)
 }
 
-// Find returns the token with the given digest. A token found before and
-// not written since comes from the shard's cache, without a lock.
+// Find returns the token with the given digest.
 func (s *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	h := maphash.Bytes(s.seed, digest)
-	_, sh := s.shardOf(h)
-	cache := sh.cache.Load()
-	if cache != nil {
-		if t := cache.get(h, digest); t != nil {
-			return t, nil
-		}
-	}
-	sh.mu.RLock()
-	defer sh.mu.RUnlock()
-	slot, ok := sh.find(uint32(h), digest)
-	if !ok {
+	s.mu.RLock()
+	t := s.byDigest[string(digest)]
+	s.mu.RUnlock()
+	if t == nil {
 		return nil, tokenauth.ErrNotFound
 	}
-	t := sh.recs[slot].token()
-	if cache == nil {
-		sh.cache.CompareAndSwap(nil, new(tokenCache))
-		cache = sh.cache.Load()
-	}
-	// Stored under the read lock: no write to this shard runs until it is
-	// released, and each write drops the token of the record it changes.
-	cache.put(h, t)
 	return t, nil
-}
-
-// forget drops the cached token of r's digest, under sh.mu.
-func (s *Store) forget(sh *shard, rec *record) {
-	if cache := sh.cache.Load(); cache != nil {
-		cache.drop(s.hash(rec.digest), rec.digest)
-	}
-}
-
-// Delete removes the token with the given ID.
-func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i, r := s.findID(uint32(s.hash(id)), id)
-	if i < 0 {
-		return tokenauth.ErrNotFound
-	}
-	s.remove(r, i)
-	return nil
-}
-
-// remove deletes record r, whose position in byID is idPos, under mu.
-func (s *Store) remove(r ref, idPos int) {
-	sh := &s.shards[r.shard()]
-	slot := r.slot()
-	rec := sh.recs[slot]
-
-	// Unlink it from its user's tokens.
-	l := sh.links[slot]
-	if l.prev != 0 {
-		p := ref(l.prev - 1)
-		s.shards[p.shard()].links[p.slot()].next = l.next
-	} else {
-		i, _ := s.findUser(uint32(s.hash(rec.userID)), rec.userID)
-		if l.next != 0 {
-			s.byUser.set(i, ref(l.next-1))
-		} else {
-			s.byUser.removeAt(i)
-		}
-	}
-	if l.next != 0 {
-		n := ref(l.next - 1)
-		s.shards[n.shard()].links[n.slot()].prev = l.prev
-	}
-	sh.links[slot] = link{}
-	s.byID.removeAt(idPos)
-	s.metas.release(rec.meta)
-
-	h := s.hash(rec.digest)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	di, _ := sh.byDigest.lookup(uint32(h), func(x ref) bool { return x == r })
-	sh.byDigest.removeAt(di)
-	s.forget(sh, &rec)
-	sh.recs[slot] = record{}
-	sh.free = append(sh.free, int32(slot))
-}
-
-// DeleteUser removes every token of userID.
-func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	hu := uint32(s.hash(userID))
-	for {
-		i, r := s.findUser(hu, userID)
-		if i < 0 {
-			return n, nil
-		}
-		s.removeByRef(r)
-		n++
-	}
-}
-
-// removeByRef deletes record r, under mu.
-func (s *Store) removeByRef(r ref) {
-	id := s.rec(r).id
-	i, _ := s.byID.lookup(uint32(s.hash(id)), func(x ref) bool { return x == r })
-	s.remove(r, i)
 }
 
 // List returns userID's tokens, oldest first.
@@ -303,75 +137,57 @@ func (s *Store) List(ctx context.Context, userID string) ([]*tokenauth.Token, er
 		return nil, err
 	}
 	s.mu.RLock()
-	var out []*tokenauth.Token
-	i, r := s.findUser(uint32(s.hash(userID)), userID)
-	for i >= 0 {
-		sh := &s.shards[r.shard()]
-		out = append(out, sh.recs[r.slot()].token())
-		next := sh.links[r.slot()].next
-		if next == 0 {
-			break
-		}
-		r = ref(next - 1)
-	}
+	out := slices.AppendSeq(make([]*tokenauth.Token, 0, len(s.byUser[userID])), maps.Values(s.byUser[userID]))
 	s.mu.RUnlock()
-	if out == nil {
-		out = []*tokenauth.Token{}
-	}
 	slices.SortFunc(out, func(a, b *tokenauth.Token) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
 		}
-		if a.ID < b.ID {
-			return -1
-		}
-		if a.ID > b.ID {
-			return 1
-		}
-		return 0
+		return cmpString(a.ID, b.ID)
 	})
 	return out, nil
 }
 
-// update runs f on the record with the given ID, under both locks, and
-// drops its cached token; it reports whether the token exists.
-func (s *Store) update(id string, f func(*record)) bool {
-	i, r := s.findID(uint32(s.hash(id)), id)
-	if i < 0 {
-		return false
+// micros returns t in UTC, to the microsecond; the zero time stays zero.
+func micros(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
 	}
-	sh := &s.shards[r.shard()]
-	sh.mu.Lock()
-	rec := &sh.recs[r.slot()]
-	f(rec)
-	s.forget(sh, rec)
-	sh.mu.Unlock()
-	return true
+	return t.UTC().Truncate(time.Microsecond)
 }
 
-// Touch records a use. ExpiresAt never moves past MaxExpiresAt, even if
-// the caller asks for it.
-func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.update(id, func(rec *record) { rec.touch(lastUsed, expiresAt) }) {
-		return tokenauth.ErrNotFound
-	}
-	return nil
+	return 0
 }
 
-// TouchBatch records many uses at once, skipping tokens that are gone.
-func (s *Store) TouchBatch(ctx context.Context, uses []tokenauth.TokenUse) error {
+// Touch records uses, skipping tokens that are gone. ExpiresAt never moves
+// backwards nor past MaxExpiresAt.
+func (s *Store) Touch(ctx context.Context, uses []tokenauth.TokenUse) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, u := range uses {
-		s.update(u.ID, func(rec *record) { rec.touch(u.LastUsed, u.ExpiresAt) })
+		u.LastUsed, u.ExpiresAt = micros(u.LastUsed), micros(u.ExpiresAt)
+		s.update(u.ID, func(t *tokenauth.Token) {
+			if u.LastUsed.After(t.LastUsedAt) {
+				t.LastUsedAt = u.LastUsed
+			}
+			if t.ExpiresAt.IsZero() || !u.ExpiresAt.After(t.ExpiresAt) {
+				return
+			}
+			t.ExpiresAt = u.ExpiresAt
+			if !t.MaxExpiresAt.IsZero() && t.ExpiresAt.After(t.MaxExpiresAt) {
+				t.ExpiresAt = t.MaxExpiresAt
+			}
+		})
 	}
 	return nil
 }
@@ -385,32 +201,69 @@ func (s *Store) Expire(ctx context.Context, id string, at time.Time) error {
 	if at.IsZero() {
 		return errZeroTime
 	}
-	us := micros(at)
+	at = micros(at)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.update(id, func(rec *record) { rec.expire(us) }) {
+	found := s.update(id, func(t *tokenauth.Token) {
+		if t.ExpiresAt.IsZero() || at.Before(t.ExpiresAt) {
+			t.ExpiresAt = at
+		}
+		if t.MaxExpiresAt.IsZero() || at.Before(t.MaxExpiresAt) {
+			t.MaxExpiresAt = at
+		}
+	})
+	if !found {
 		return tokenauth.ErrNotFound
 	}
 	return nil
 }
 
-// DeleteExpired removes every token that expired at or before before.
-func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
+// update replaces the token with the given ID by a copy that change has
+// modified, and reports whether the token exists. s.mu must be held for
+// writing.
+func (s *Store) update(id string, change func(*tokenauth.Token)) bool {
+	t := s.byID[id]
+	if t == nil {
+		return false
+	}
+	c := *t // Scopes and Digest are shared: change never modifies them
+	change(&c)
+	s.put(&c)
+	return true
+}
+
+// Delete removes the token with the given ID.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.byID[id]
+	if t == nil {
+		return tokenauth.ErrNotFound
+	}
+	s.remove(t)
+	return nil
+}
+
+// DeleteUser raises userID's cut-off to before and removes every token of
+// the user but those in keep, under one lock, so that no Create can slip
+// between the two.
+func (s *Store) DeleteUser(ctx context.Context, userID string, before time.Time, keep ...string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	limit := micros(before)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if before.After(s.cutoffs[userID]) {
+		s.cutoffs[userID] = before
+	}
 	n := 0
-	for si := range s.shards {
-		sh := &s.shards[si]
-		for slot := range sh.recs {
-			rec := &sh.recs[slot]
-			if rec.meta != nil && rec.expires != noTime && rec.expires <= limit {
-				s.removeByRef(ref(si<<slotBits | slot))
-				n++
-			}
+	for id, t := range s.byUser[userID] {
+		if !slices.Contains(keep, id) {
+			s.remove(t)
+			n++
 		}
 	}
 	return n, nil
@@ -420,5 +273,5 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.byID.n
+	return len(s.byID)
 }

@@ -88,9 +88,9 @@ func TestTimes(t *testing.T) {
 	}
 }
 
-// TestFindCache checks that Find returns the same token, without
+// TestFindShares checks that Find returns the same token, without
 // allocating, until a write to it, and then the new one.
-func TestFindCache(t *testing.T) {
+func TestFindShares(t *testing.T) {
 	s := memstore.New()
 	tok := newToken(t, "u", 32)
 	tok.ExpiresAt = base.Add(time.Hour)
@@ -102,7 +102,7 @@ func TestFindCache(t *testing.T) {
 	assert.Same(t, first, again)
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = s.Find(ctx, tok.Digest) }))
 
-	require.NoError(t, s.Touch(ctx, tok.ID, base.Add(time.Minute), base.Add(2*time.Hour)))
+	require.NoError(t, s.Touch(ctx, []tokenauth.TokenUse{{ID: tok.ID, LastUsed: base.Add(time.Minute), ExpiresAt: base.Add(2 * time.Hour)}}))
 	touched, err := s.Find(ctx, tok.Digest)
 	require.NoError(t, err)
 	assert.Equal(t, base.Add(time.Minute), touched.LastUsedAt)
@@ -113,11 +113,6 @@ func TestFindCache(t *testing.T) {
 	expired, err := s.Find(ctx, tok.Digest)
 	require.NoError(t, err)
 	assert.Equal(t, base.Add(time.Minute), expired.ExpiresAt)
-
-	require.NoError(t, s.TouchBatch(ctx, []tokenauth.TokenUse{{ID: tok.ID, LastUsed: base.Add(time.Hour)}}))
-	batched, err := s.Find(ctx, tok.Digest)
-	require.NoError(t, err)
-	assert.Equal(t, base.Add(time.Hour), batched.LastUsedAt)
 
 	require.NoError(t, s.Delete(ctx, tok.ID))
 	_, err = s.Find(ctx, tok.Digest)
@@ -167,14 +162,14 @@ func TestExpire(t *testing.T) {
 	})
 }
 
-func TestTouchBatch(t *testing.T) {
+func TestTouch(t *testing.T) {
 	s := memstore.New()
 	a, b := newToken(t, "u", 32), newToken(t, "v", 32)
 	a.ExpiresAt, a.MaxExpiresAt = base.Add(time.Hour), base.Add(90*time.Minute)
 	for _, tok := range []*tokenauth.Token{a, b} {
 		require.NoError(t, s.Create(ctx, tok))
 	}
-	require.NoError(t, s.TouchBatch(ctx, []tokenauth.TokenUse{
+	require.NoError(t, s.Touch(ctx, []tokenauth.TokenUse{
 		{ID: a.ID, LastUsed: base.Add(time.Minute), ExpiresAt: base.Add(2 * time.Hour)},
 		{ID: "gone", LastUsed: base.Add(time.Minute)},
 		{ID: b.ID, LastUsed: base.Add(2 * time.Minute), ExpiresAt: base.Add(time.Hour)},
@@ -191,15 +186,15 @@ func TestTouchBatch(t *testing.T) {
 
 	c, cancel := context.WithCancel(ctx)
 	cancel()
-	assert.ErrorIs(t, s.TouchBatch(c, nil), context.Canceled)
+	assert.ErrorIs(t, s.Touch(c, nil), context.Canceled)
 }
 
 func TestCreateNil(t *testing.T) {
 	require.Error(t, memstore.New().Create(ctx, nil))
 }
 
-// TestManyUsers spreads users' tokens over every shard and deletes them in
-// an order that unlinks heads, tails and middles.
+// TestManyUsers deletes users' newest, oldest and middle tokens and checks
+// what List and Find still see.
 func TestManyUsers(t *testing.T) {
 	s := memstore.New()
 	const users, per = 20, 30
@@ -224,7 +219,7 @@ func TestManyUsers(t *testing.T) {
 			assert.True(t, l[i-1].CreatedAt.Before(l[i].CreatedAt), "oldest first")
 		}
 	}
-	n, err := s.DeleteUser(ctx, "user-3")
+	n, err := s.DeleteUser(ctx, "user-3", base)
 	require.NoError(t, err)
 	assert.Equal(t, per-3, n)
 	l, err := s.List(ctx, "user-3")
@@ -235,7 +230,6 @@ func TestManyUsers(t *testing.T) {
 		_, err := s.Find(ctx, tok.Digest)
 		require.NoError(t, err)
 	}
-	// Freed slots are reused.
 	for range 3 * users {
 		require.NoError(t, s.Create(ctx, newToken(t, "late", 32)))
 	}
@@ -244,8 +238,8 @@ func TestManyUsers(t *testing.T) {
 	assert.Len(t, l, 3*users)
 }
 
-// TestConcurrentFindWrite races lookups with the writes that clear their
-// cache; once the writers are done, every Find sees the last write.
+// TestConcurrentFindWrite races lookups with the writes that replace their
+// records; once the writers are done, every Find sees the last write.
 func TestConcurrentFindWrite(t *testing.T) {
 	s := memstore.New()
 	toks := make([]*tokenauth.Token, 16)
@@ -277,7 +271,7 @@ func TestConcurrentFindWrite(t *testing.T) {
 	for i := 1; i <= touches; i++ {
 		tok := toks[i%len(toks)]
 		at := base.Add(time.Duration(i) * time.Second)
-		require.NoError(t, s.Touch(ctx, tok.ID, at, at.Add(time.Hour)))
+		require.NoError(t, s.Touch(ctx, []tokenauth.TokenUse{{ID: tok.ID, LastUsed: at, ExpiresAt: at.Add(time.Hour)}}))
 	}
 	close(stop)
 	wg.Wait()
@@ -287,4 +281,19 @@ func TestConcurrentFindWrite(t *testing.T) {
 		last := touches - (touches-i)%len(toks)
 		assert.Equal(t, base.Add(time.Duration(last)*time.Second), got.LastUsedAt, "token %d", i)
 	}
+}
+
+// TestSweep checks that a long-running process does not keep expired
+// tokens for ever: once the store has doubled, Create drops them.
+func TestSweep(t *testing.T) {
+	s := memstore.New()
+	expired := newToken(t, "u", 32)
+	expired.ExpiresAt = time.Now().Add(-time.Hour)
+	require.NoError(t, s.Create(ctx, expired))
+	for range 2048 {
+		require.NoError(t, s.Create(ctx, newToken(t, "u", 32)))
+	}
+	_, err := s.Find(ctx, expired.Digest)
+	assert.ErrorIs(t, err, tokenauth.ErrNotFound)
+	assert.Equal(t, 2048, s.Len())
 }

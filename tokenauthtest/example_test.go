@@ -18,8 +18,7 @@ var profileHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Reques
 })
 
 // A host tests its protected handler through the real middleware with one
-// line per request, and its outage handling by switching the fake store
-// off.
+// line per request, and its outage handling by switching the store off.
 func Example() {
 	var t exampleT // in a real test: the *testing.T
 	auth, store := tokenauthtest.New(t, tokenauth.Options{})

@@ -1,7 +1,8 @@
 // Package tokenauthtest helps a host test its own code that uses tokenauth:
-// a fake Store whose failures can be switched on, one-line helpers that
-// issue a token and build an authenticated request, and RunStoreTests, the
-// behavioural suite every Store implementation must pass.
+// one-line helpers that issue a token and build an authenticated request
+// over memstore (the in-memory store), a FailingStore that simulates an
+// outage, a Clock, and RunStoreTests, the behavioural suite every Store
+// implementation must pass.
 //
 // It depends only on the standard library and may be imported from any
 // _test.go file.
@@ -20,37 +21,34 @@ import (
 	"github.com/go-tokenauth/tokenauth/memstore"
 )
 
-// Store is a fake tokenauth.Store for tests: an in-memory store that counts
-// calls and can be made to fail, to test how a host behaves during a
-// database outage. It is safe for concurrent use.
-type Store struct {
-	mem   *memstore.Store
+// FailingStore wraps a Store so that a test can make every call fail, as a
+// database outage does, and count the calls. It is safe for concurrent
+// use.
+type FailingStore struct {
+	store tokenauth.Store
 	mu    sync.RWMutex
 	err   error
 	calls atomic.Int64
 }
 
-var _ tokenauth.Store = (*Store)(nil)
+var _ tokenauth.Store = (*FailingStore)(nil)
 
-// NewStore returns an empty fake Store.
-func NewStore() *Store { return &Store{mem: memstore.New()} }
+// NewFailingStore returns a FailingStore over s that does not fail yet.
+func NewFailingStore(s tokenauth.Store) *FailingStore { return &FailingStore{store: s} }
 
 // SetErr makes every following call return err (nil restores normal
 // service). Use an error that is not tokenauth.ErrNotFound to simulate an
-// outage.
-func (s *Store) SetErr(err error) {
+// outage: the Authenticator answers 503.
+func (s *FailingStore) SetErr(err error) {
 	s.mu.Lock()
 	s.err = err
 	s.mu.Unlock()
 }
 
 // Calls returns how many store methods have been called.
-func (s *Store) Calls() int { return int(s.calls.Load()) }
+func (s *FailingStore) Calls() int { return int(s.calls.Load()) }
 
-// Len returns how many tokens are stored.
-func (s *Store) Len() int { return s.mem.Len() }
-
-func (s *Store) fail() error {
+func (s *FailingStore) fail() error {
 	s.calls.Add(1)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -58,51 +56,59 @@ func (s *Store) fail() error {
 }
 
 // Create implements tokenauth.Store.
-func (s *Store) Create(ctx context.Context, t *tokenauth.Token) error {
+func (s *FailingStore) Create(ctx context.Context, t *tokenauth.Token) error {
 	if err := s.fail(); err != nil {
 		return err
 	}
-	return s.mem.Create(ctx, t)
+	return s.store.Create(ctx, t)
 }
 
 // Find implements tokenauth.Store.
-func (s *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, error) {
+func (s *FailingStore) Find(ctx context.Context, digest []byte) (*tokenauth.Token, error) {
 	if err := s.fail(); err != nil {
 		return nil, err
 	}
-	return s.mem.Find(ctx, digest)
-}
-
-// Delete implements tokenauth.Store.
-func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := s.fail(); err != nil {
-		return err
-	}
-	return s.mem.Delete(ctx, id)
-}
-
-// DeleteUser implements tokenauth.Store.
-func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
-	if err := s.fail(); err != nil {
-		return 0, err
-	}
-	return s.mem.DeleteUser(ctx, userID)
+	return s.store.Find(ctx, digest)
 }
 
 // List implements tokenauth.Store.
-func (s *Store) List(ctx context.Context, userID string) ([]*tokenauth.Token, error) {
+func (s *FailingStore) List(ctx context.Context, userID string) ([]*tokenauth.Token, error) {
 	if err := s.fail(); err != nil {
 		return nil, err
 	}
-	return s.mem.List(ctx, userID)
+	return s.store.List(ctx, userID)
 }
 
 // Touch implements tokenauth.Store.
-func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
+func (s *FailingStore) Touch(ctx context.Context, uses []tokenauth.TokenUse) error {
 	if err := s.fail(); err != nil {
 		return err
 	}
-	return s.mem.Touch(ctx, id, lastUsed, expiresAt)
+	return s.store.Touch(ctx, uses)
+}
+
+// Expire implements tokenauth.Store.
+func (s *FailingStore) Expire(ctx context.Context, id string, at time.Time) error {
+	if err := s.fail(); err != nil {
+		return err
+	}
+	return s.store.Expire(ctx, id, at)
+}
+
+// Delete implements tokenauth.Store.
+func (s *FailingStore) Delete(ctx context.Context, id string) error {
+	if err := s.fail(); err != nil {
+		return err
+	}
+	return s.store.Delete(ctx, id)
+}
+
+// DeleteUser implements tokenauth.Store.
+func (s *FailingStore) DeleteUser(ctx context.Context, userID string, before time.Time, keep ...string) (int, error) {
+	if err := s.fail(); err != nil {
+		return 0, err
+	}
+	return s.store.DeleteUser(ctx, userID, before, keep...)
 }
 
 // TB is the part of testing.TB the helpers use; *testing.T and *testing.B
@@ -112,11 +118,12 @@ type TB interface {
 	Fatalf(format string, args ...any)
 }
 
-// New returns an Authenticator with opts over a fresh fake Store, failing
-// the test if opts are invalid.
-func New(t TB, opts tokenauth.Options) (*tokenauth.Authenticator, *Store) {
+// New returns an Authenticator with opts over a fresh memstore.Store, and
+// the FailingStore in front of it that switches outages on, failing the
+// test if opts are invalid.
+func New(t TB, opts tokenauth.Options) (*tokenauth.Authenticator, *FailingStore) {
 	t.Helper()
-	s := NewStore()
+	s := NewFailingStore(memstore.New())
 	a, err := tokenauth.New(s, opts)
 	if err != nil {
 		t.Fatalf("tokenauthtest.New: %v", err)

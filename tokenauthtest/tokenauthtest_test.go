@@ -4,10 +4,11 @@ import (
 	"testing"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/memstore"
 	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 )
 
-// The fake store is a Store like any other.
-func TestFakeStore(t *testing.T) {
-	tokenauthtest.RunStoreTests(t, func(t *testing.T) tokenauth.Store { return tokenauthtest.NewStore() })
+// A FailingStore that does not fail is the Store it wraps.
+func TestFailingStore(t *testing.T) {
+	tokenauthtest.RunStoreTests(t, func(t *testing.T) tokenauth.Store { return tokenauthtest.NewFailingStore(memstore.New()) })
 }

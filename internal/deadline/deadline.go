@@ -1,5 +1,11 @@
 // Package deadline bounds a call with a timeout that costs nothing until
-// the callee waits.
+// the callee waits. It is the one way tokenauth bounds a store call
+// (Options.StoreTimeout) and login bounds its own (login.Options.Timeout).
+//
+// Kept by the A/B of bench/README.md: context.WithTimeout in its place
+// costs BenchmarkMiddleware 4 allocations and 435 to 555 ns/op more (1109
+// at -cpu 16), and the load harness's memstore server 7 to 12 % of its
+// req/s and 12 to 18 % more CPU per request.
 package deadline
 
 import (
@@ -40,18 +46,9 @@ var ended = func() *timed {
 // Bind sets b up to bound parent by timeout from now (none if timeout is
 // not positive).
 func (b *Context) Bind(parent context.Context, timeout time.Duration) *Context {
-	if timeout <= 0 {
-		return b.BindAt(parent, time.Time{}, 0)
-	}
-	return b.BindAt(parent, time.Now(), timeout)
-}
-
-// BindAt is Bind for a caller that has just read the clock: the bound runs
-// from now, and b reads no clock of its own.
-func (b *Context) BindAt(parent context.Context, now time.Time, timeout time.Duration) *Context {
 	b.Context = parent
 	if timeout > 0 {
-		b.deadline = now.Add(timeout)
+		b.deadline = time.Now().Add(timeout)
 	}
 	return b
 }

@@ -246,22 +246,6 @@ func TestConcurrentUse(t *testing.T) {
 	}
 }
 
-// BindAt bounds from the clock reading it is given, not from its own.
-func TestBindAt(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		start := time.Now()
-		time.Sleep(time.Second)
-		b := new(Context).BindAt(context.Background(), start, 1500*time.Millisecond)
-		d, ok := b.Deadline()
-		assert.True(t, ok)
-		assert.Equal(t, start.Add(1500*time.Millisecond), d)
-		time.Sleep(500 * time.Millisecond)
-		assert.ErrorIs(t, b.Err(), context.DeadlineExceeded)
-		assert.True(t, closed(b.Done()))
-		b.Release()
-	})
-}
-
 // Its size is what a caller embedding two of them pays on every request.
 func TestSize(t *testing.T) {
 	assert.LessOrEqual(t, unsafe.Sizeof(Context{}), uintptr(48))

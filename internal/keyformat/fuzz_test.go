@@ -10,7 +10,7 @@ import (
 // one-character typo is always caught (CRC32 detects every single-symbol
 // error).
 func FuzzParse(f *testing.F) {
-	valid, err := Generate(DefaultPrefix)
+	valid, err := Generate(DefaultPrefix, nil)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -70,5 +70,5 @@ func validPrefixed(prefix, key string) bool {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return ValidPrefix(prefix) && Valid(prefix, key)
+	return ValidPrefix(prefix) && Valid(prefix, key, nil)
 }

@@ -11,7 +11,7 @@ import (
 func TestGenerateFormat(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 200; i++ {
-		key, err := Generate(DefaultPrefix)
+		key, err := Generate(DefaultPrefix, nil)
 		require.NoError(t, err)
 		require.Len(t, key, len("tka_")+bodyLen+checksumLen)
 		assert.True(t, strings.HasPrefix(key, "tka_"))
@@ -19,24 +19,24 @@ func TestGenerateFormat(t *testing.T) {
 		assert.False(t, seen[key], "duplicate token")
 		seen[key] = true
 	}
-	key, err := Generate("myapp")
+	key, err := Generate("myapp", nil)
 	require.NoError(t, err)
-	assert.True(t, Valid("myapp", key))
-	assert.False(t, Valid("tka", key))
+	assert.True(t, Valid("myapp", key, nil))
+	assert.False(t, Valid("tka", key, nil))
 }
 
 func TestGenerateRandFailure(t *testing.T) {
 	old := randReader
 	randReader = strings.NewReader("short")
 	defer func() { randReader = old }()
-	_, err := Generate(DefaultPrefix)
+	_, err := Generate(DefaultPrefix, nil)
 	assert.Error(t, err)
 	_, err = NewID()
 	assert.Error(t, err)
 }
 
 func TestParseRejects(t *testing.T) {
-	valid, err := Generate(DefaultPrefix)
+	valid, err := Generate(DefaultPrefix, nil)
 	require.NoError(t, err)
 	flip := func(s string, i int) string {
 		b := []byte(s)
@@ -97,14 +97,29 @@ func TestChecksumMatchesCRC32OfPrefixAndBody(t *testing.T) {
 }
 
 func BenchmarkValid(b *testing.B) {
-	key, err := Generate(DefaultPrefix)
+	key, err := Generate(DefaultPrefix, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if !Valid(DefaultPrefix, key) {
+		if !Valid(DefaultPrefix, key, nil) {
 			b.Fatal("valid key rejected")
 		}
 	}
+}
+
+func TestKeyedSum(t *testing.T) {
+	keyed := func(secret uint32) Sum {
+		return func(prefix, body string) uint32 { return checksum(prefix, body) ^ secret }
+	}
+	key, err := Generate(DefaultPrefix, keyed(0x5eed))
+	require.NoError(t, err)
+	assert.True(t, Valid(DefaultPrefix, key, keyed(0x5eed)))
+	assert.False(t, Valid(DefaultPrefix, key, nil), "a keyed key must fail the public CRC32")
+	assert.False(t, Valid(DefaultPrefix, key, keyed(0xbad)), "another server key refuses it")
+
+	public, err := Generate(DefaultPrefix, nil)
+	require.NoError(t, err)
+	assert.False(t, Valid(DefaultPrefix, public, keyed(0x5eed)), "a key anyone can mint is refused where the checksum is keyed")
 }

@@ -1,4 +1,4 @@
-package tokenauthtest
+package adaptertest
 
 import (
 	"bytes"
@@ -21,12 +21,12 @@ var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newSuiteLogin(t *testing.T, a *tokenauth.Authenticator) http.Handler {
 	t.Helper()
-	checker := login.CredentialCheckerFunc(func(ctx context.Context, username, password string) (string, error) {
+	checker := login.CredentialCheckerFunc(func(ctx context.Context, username, password string) (login.Grant, error) {
 		u, ok := suiteUsers[username]
 		if !ok || !u.active || password != "password" {
-			return "", login.ErrBadCredentials
+			return login.Grant{}, login.ErrBadCredentials
 		}
-		return u.id, nil
+		return login.Grant{UserID: u.id}, nil
 	})
 	h, err := login.New(a, checker, login.Options{Limiter: login.NoLimit})
 	if err != nil {
@@ -44,14 +44,14 @@ var loginCases = []struct {
 }{
 	{"valid", fields("username", "alice", "password", "password"), want{status: 200}},
 	{"username trimmed", fields("username", "  alice ", "password", "password"), want{status: 200}},
-	{"password only missing", fields("username", "john"), want{400, `{"password":["This field is required."]}`, ""}},
-	{"both missing", fields(), want{400, `{"username":["This field is required."],"password":["This field is required."]}`, ""}},
-	{"blank username", fields("username", "", "password", "x"), want{400, `{"username":["This field may not be blank."]}`, ""}},
-	{"all-space username", fields("username", "   ", "password", "x"), want{400, `{"username":["This field may not be blank."]}`, ""}},
-	{"wrong password", fields("username", "alice", "password", "wrong"), want{400, `{"non_field_errors":["Unable to log in with provided credentials."]}`, ""}},
-	{"password not trimmed", fields("username", "alice", "password", " password"), want{400, `{"non_field_errors":["Unable to log in with provided credentials."]}`, ""}},
-	{"unknown user", fields("username", "mallory", "password", "password"), want{400, `{"non_field_errors":["Unable to log in with provided credentials."]}`, ""}},
-	{"inactive user", fields("username", "bob", "password", "password"), want{400, `{"non_field_errors":["Unable to log in with provided credentials."]}`, ""}},
+	{"password only missing", fields("username", "john"), want{400, `{"password":["This field is required."]}`, "", ""}},
+	{"both missing", fields(), want{400, `{"username":["This field is required."],"password":["This field is required."]}`, "", ""}},
+	{"blank username", fields("username", "", "password", "x"), want{400, `{"username":["This field may not be blank."]}`, "", ""}},
+	{"all-space username", fields("username", "   ", "password", "x"), want{400, `{"username":["This field may not be blank."]}`, "", ""}},
+	{"wrong password", fields("username", "alice", "password", "wrong"), want{400, `{"non_field_errors":["Unable to log in with provided credentials."]}`, "", ""}},
+	{"password not trimmed", fields("username", "alice", "password", " password"), want{400, `{"non_field_errors":["Unable to log in with provided credentials."]}`, "", ""}},
+	{"unknown user", fields("username", "mallory", "password", "password"), want{400, `{"non_field_errors":["Unable to log in with provided credentials."]}`, "", ""}},
+	{"inactive user", fields("username", "bob", "password", "password"), want{400, `{"non_field_errors":["Unable to log in with provided credentials."]}`, "", ""}},
 }
 
 func fields(kv ...string) map[string]*string {
@@ -114,11 +114,11 @@ var encodings = []struct {
 	{"multipart", encodeMultipart},
 }
 
-func runLoginTests(t *testing.T, newServer func(t *testing.T, env *HTTPEnv) http.Handler) {
+func runLoginTests(t *testing.T, newServer func(t *testing.T, env *Env) http.Handler) {
 	for _, enc := range encodings {
 		for _, tc := range loginCases {
 			t.Run("login/"+enc.name+"/"+tc.name, func(t *testing.T) {
-				env := newHTTPEnv(t)
+				env := newHTTPEnv(t, nil)
 				h := newServer(t, env)
 				ct, body := enc.encode(tc.fields)
 				rec := do(h, http.MethodPost, "/api-token-auth/", "", ct, body)
@@ -134,14 +134,14 @@ func runLoginTests(t *testing.T, newServer func(t *testing.T, env *HTTPEnv) http
 		method, ct, raw string
 		want            want
 	}{
-		{"null password", "POST", "application/json", `{"username":"alice","password":null}`, want{400, `{"password":["This field may not be null."]}`, ""}},
-		{"GET", "GET", "", "", want{405, `{"detail":"Method \"GET\" not allowed."}`, ""}},
-		{"text/plain", "POST", "text/plain", "username=alice", want{415, `{"detail":"Unsupported media type \"text/plain\" in request."}`, ""}},
+		{"null password", "POST", "application/json", `{"username":"alice","password":null}`, want{400, `{"password":["This field may not be null."]}`, "", ""}},
+		{"GET", "GET", "", "", want{405, `{"detail":"Method \"GET\" not allowed."}`, "", "POST"}},
+		{"text/plain", "POST", "text/plain", "username=alice", want{415, `{"detail":"Unsupported media type \"text/plain\" in request."}`, "", ""}},
 		{"malformed JSON", "POST", "application/json", `{"username":`, want{status: 400}},
 	}
 	for _, tc := range other {
 		t.Run("login/"+tc.name, func(t *testing.T) {
-			env := newHTTPEnv(t)
+			env := newHTTPEnv(t, nil)
 			h := newServer(t, env)
 			rec := do(h, tc.method, "/api-token-auth/", "", tc.ct, strings.NewReader(tc.raw))
 			expectResponse(t, rec, tc.want)
@@ -165,5 +165,5 @@ func checkLoginToken(t *testing.T, h http.Handler, rec *httptest.ResponseRecorde
 	if err := json.Unmarshal(body, &got); err != nil || got.Token == "" {
 		t.Fatalf("login body %s: no token (%v)", body, err)
 	}
-	expectResponse(t, get(h, "/api/protected/", got.Token), want{200, `{"message":"ok","user":"1","ctx_user":"1"}`, "-"})
+	expectResponse(t, get(h, "/api/protected/", got.Token), okAlice)
 }

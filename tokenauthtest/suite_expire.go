@@ -3,24 +3,17 @@ package tokenauthtest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
 )
 
-// The suite's cases for the optional interfaces: each skips when the store
-// does not implement its interface.
-
 // testExpire checks that Expire brings ExpiresAt and MaxExpiresAt forward
 // to the given time where they are later or unset, leaves earlier ones,
 // and never recreates a token.
 func testExpire(t *testing.T, s tokenauth.Store) {
-	e, ok := s.(tokenauth.Expirer)
-	if !ok {
-		t.Skip("store does not implement tokenauth.Expirer")
-	}
+	e := s
 	ctx := context.Background()
 	at := baseTime.Add(time.Hour)
 	for _, tc := range []struct {
@@ -53,7 +46,7 @@ func testExpire(t *testing.T, s tokenauth.Store) {
 				assertToken(t, find(t, s, tok.Digest), want)
 			}
 			// A later use cannot undo it.
-			if err := s.Touch(ctx, tok.ID, baseTime.Add(time.Minute), baseTime.Add(5*time.Hour)); err != nil {
+			if err := touch(ctx, s, tok.ID, baseTime.Add(time.Minute), baseTime.Add(5*time.Hour)); err != nil {
 				t.Fatalf("Touch: %v", err)
 			}
 			got := find(t, s, tok.Digest)
@@ -85,15 +78,11 @@ func testExpire(t *testing.T, s tokenauth.Store) {
 	})
 }
 
-// testTouchBatch checks that TouchBatch applies Touch's contract to each
+// testTouchBatch checks that a batch applies Touch's contract to each
 // use: nothing moves backwards, the expiry stops at MaxExpiresAt, a token
 // without expiry keeps none, tokens that are gone are skipped and not
 // recreated, and several uses of one token leave the latest.
 func testTouchBatch(t *testing.T, s tokenauth.Store) {
-	b, ok := s.(tokenauth.BatchToucher)
-	if !ok {
-		t.Skip("store does not implement tokenauth.BatchToucher")
-	}
 	ctx := context.Background()
 	sliding := newToken(t, "user-1", baseTime)
 	sliding.ExpiresAt = baseTime.Add(time.Hour)
@@ -109,11 +98,11 @@ func testTouchBatch(t *testing.T, s tokenauth.Store) {
 		t.Fatalf("Delete: %v", err)
 	}
 
-	if err := b.TouchBatch(ctx, nil); err != nil {
-		t.Fatalf("TouchBatch(nil) = %v, want nil", err)
+	if err := s.Touch(ctx, nil); err != nil {
+		t.Fatalf("Touch(nil) = %v, want nil", err)
 	}
 	used := baseTime.Add(10 * time.Minute)
-	err := b.TouchBatch(ctx, []tokenauth.TokenUse{
+	err := s.Touch(ctx, []tokenauth.TokenUse{
 		{ID: sliding.ID, LastUsed: used, ExpiresAt: baseTime.Add(3 * time.Hour)},
 		{ID: forever.ID, LastUsed: used, ExpiresAt: baseTime.Add(3 * time.Hour)},
 		{ID: capped.ID, LastUsed: used, ExpiresAt: baseTime.Add(5 * time.Hour)},
@@ -121,7 +110,7 @@ func testTouchBatch(t *testing.T, s tokenauth.Store) {
 		{ID: "no-such-id", LastUsed: used, ExpiresAt: baseTime.Add(3 * time.Hour)},
 	})
 	if err != nil {
-		t.Fatalf("TouchBatch: %v", err)
+		t.Fatalf("Touch: %v", err)
 	}
 	wantSliding, wantForever, wantCapped := sliding.Clone(), forever.Clone(), capped.Clone()
 	wantSliding.LastUsedAt, wantSliding.ExpiresAt = used, baseTime.Add(3*time.Hour)
@@ -146,7 +135,7 @@ func testTouchBatch(t *testing.T, s tokenauth.Store) {
 
 	// Older uses, and two uses of one token in one batch, in either order:
 	// the latest values stay.
-	err = b.TouchBatch(ctx, []tokenauth.TokenUse{
+	err = s.Touch(ctx, []tokenauth.TokenUse{
 		{ID: sliding.ID, LastUsed: baseTime.Add(time.Minute), ExpiresAt: baseTime.Add(2 * time.Hour)},
 		{ID: capped.ID, LastUsed: baseTime.Add(20 * time.Minute), ExpiresAt: baseTime.Add(90 * time.Minute)},
 		{ID: sliding.ID, LastUsed: baseTime.Add(20 * time.Minute), ExpiresAt: time.Time{}},
@@ -154,7 +143,7 @@ func testTouchBatch(t *testing.T, s tokenauth.Store) {
 		{ID: deleted.ID, LastUsed: baseTime.Add(20 * time.Minute)},
 	})
 	if err != nil {
-		t.Fatalf("TouchBatch: %v", err)
+		t.Fatalf("Touch: %v", err)
 	}
 	wantSliding.LastUsedAt = baseTime.Add(20 * time.Minute)
 	wantCapped.LastUsedAt = baseTime.Add(20 * time.Minute)
@@ -171,8 +160,8 @@ func testTouchBatch(t *testing.T, s tokenauth.Store) {
 		uses = append(uses, tokenauth.TokenUse{ID: many[i].ID, LastUsed: at, ExpiresAt: at.Add(time.Hour)},
 			tokenauth.TokenUse{ID: many[i].ID, LastUsed: baseTime, ExpiresAt: baseTime})
 	}
-	if err := b.TouchBatch(ctx, uses); err != nil {
-		t.Fatalf("TouchBatch of %d uses: %v", len(uses), err)
+	if err := s.Touch(ctx, uses); err != nil {
+		t.Fatalf("Touch of %d uses: %v", len(uses), err)
 	}
 	for i, tok := range many {
 		at := baseTime.Add(time.Duration(i+1) * time.Second)
@@ -184,108 +173,7 @@ func testTouchBatch(t *testing.T, s tokenauth.Store) {
 
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := b.TouchBatch(cctx, []tokenauth.TokenUse{{ID: sliding.ID, LastUsed: baseTime.Add(time.Hour)}}); err == nil {
-		t.Error("TouchBatch with a canceled context = nil, want an error")
-	}
-}
-
-// watchTimeout bounds the wait for one change in testWatch: generous for
-// polling stores on a loaded machine.
-const watchTimeout = 5 * time.Second
-
-// testWatch checks that a watcher hears of deletions and of expiries
-// brought forward, and not of uses, and that Watch returns ctx's error
-// when ctx ends.
-func testWatch(t *testing.T, s tokenauth.Store) {
-	w, ok := s.(tokenauth.Watcher)
-	if !ok {
-		t.Skip("store does not implement tokenauth.Watcher")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	type change struct{ id, user string }
-	changes := make(chan change, 100)
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- w.Watch(ctx, func() { close(ready) }, func(id, user string) { changes <- change{id, user} })
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		if errors.Is(err, errors.ErrUnsupported) {
-			t.Skipf("store cannot watch: %v", err)
-		}
-		t.Fatalf("Watch returned before ready: %v", err)
-	case <-time.After(watchTimeout):
-		t.Fatal("Watch did not call ready")
-	}
-
-	a, b := newToken(t, "user-1", baseTime), newToken(t, "user-1", baseTime)
-	c, d := newToken(t, "user-2", baseTime), newToken(t, "user-2", baseTime)
-	b.ExpiresAt = time.Now().Add(time.Hour)
-	for _, tok := range []*tokenauth.Token{a, b, c, d} {
-		create(t, s, tok)
-	}
-	next := func(op string) change {
-		t.Helper()
-		select {
-		case ch := <-changes:
-			return ch
-		case err := <-done:
-			t.Fatalf("after %s: Watch returned %v", op, err)
-		case <-time.After(watchTimeout):
-			t.Fatalf("after %s: no change seen within %v", op, watchTimeout)
-		}
-		return change{}
-	}
-	want := func(op string, got change, toks ...*tokenauth.Token) {
-		t.Helper()
-		for _, tok := range toks {
-			if got == (change{tok.ID, tok.UserID}) {
-				return
-			}
-		}
-		t.Errorf("after %s: changed(%q, %q), want one of %d tokens", op, got.id, got.user, len(toks))
-	}
-
-	// A use moves the expiry later: no change. Had it been reported, it
-	// would come before the deletion's.
-	if err := s.Touch(ctx, b.ID, time.Now(), time.Now().Add(2*time.Hour)); err != nil {
-		t.Fatalf("Touch: %v", err)
-	}
-	if err := s.Delete(ctx, a.ID); err != nil {
-		t.Fatalf("Delete: %v", err)
-	}
-	want("Delete", next("Delete"), a)
-	if n, err := s.DeleteUser(ctx, "user-2"); err != nil || n != 2 {
-		t.Fatalf("DeleteUser = %d, %v; want 2, nil", n, err)
-	}
-	first := next("DeleteUser")
-	want("DeleteUser", first, c, d)
-	second := next("DeleteUser")
-	want("DeleteUser", second, c, d)
-	if first == second {
-		t.Errorf("DeleteUser of two tokens: the same change twice, %v", first)
-	}
-	if e, ok := s.(tokenauth.Expirer); ok {
-		if err := e.Expire(ctx, b.ID, time.Now()); err != nil {
-			t.Fatalf("Expire: %v", err)
-		}
-		want("Expire", next("Expire"), b)
-	}
-
-	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("Watch after its context was canceled = %v, want context.Canceled", err)
-		}
-	case <-time.After(watchTimeout):
-		t.Fatal("Watch did not return after its context was canceled")
-	}
-	select {
-	case ch := <-changes:
-		t.Errorf("an unexpected change: %s", fmt.Sprint(ch))
-	default:
+	if err := s.Touch(cctx, []tokenauth.TokenUse{{ID: sliding.ID, LastUsed: baseTime.Add(time.Hour)}}); err == nil {
+		t.Error("Touch with a canceled context = nil, want an error")
 	}
 }

@@ -1,4 +1,4 @@
-package tokenauthtest
+package faultproxy
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 // database, then cut the link, black-hole it or slow it down while the
 // service is under load, and restore it.
 //
-//	p, err := tokenauthtest.NewProxy("127.0.0.1:5432")
+//	p, err := faultproxy.New("127.0.0.1:5432")
 //	defer p.Close()
 //	db := open("postgres://postgres@" + p.Addr() + "/test")
 //	p.Cut()     // every connection drops, new ones are refused
@@ -39,8 +39,8 @@ const (
 	modeFrozen
 )
 
-// NewProxy starts a proxy on a free loopback port that forwards to target.
-func NewProxy(target string) (*Proxy, error) {
+// New starts a proxy on a free loopback port that forwards to target.
+func New(target string) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err

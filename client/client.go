@@ -1,4 +1,4 @@
-package tokenauth
+package client
 
 import (
 	"bytes"
@@ -18,17 +18,17 @@ import (
 // that stops answering must not hang its caller forever.
 const clientTimeout = 30 * time.Second
 
-// NewClient returns an http.Client that authenticates every request with
+// New returns an http.Client that authenticates every request with
 // token, the one-line way to call an API protected by tokenauth:
 //
-//	resp, err := tokenauth.NewClient(key).Get("https://api.example.com/orders")
+//	resp, err := client.New(key).Get("https://api.example.com/orders")
 //
 // Each request, redirects and body included, must finish within 30
 // seconds; set the client's Timeout to change that. The client follows
 // redirects only to the same scheme and host, so that the token is never
 // sent to another server or over plain HTTP after a redirect from HTTPS;
 // any other redirect response is returned as it is.
-func NewClient(token string) *http.Client {
+func New(token string) *http.Client {
 	return &http.Client{
 		Transport:     &Transport{Token: token},
 		CheckRedirect: sameOriginRedirects,
@@ -94,11 +94,11 @@ const maxLoginResponse = 64 << 10
 // tokenauth or Django REST Framework (obtain_auth_token), the client side
 // of the login handler:
 //
-//	key, err := tokenauth.Login(ctx, nil, "https://api.example.com/api-token-auth/", "alice", password)
-//	var refused *tokenauth.LoginError
+//	key, err := client.Login(ctx, nil, "https://api.example.com/api-token-auth/", "alice", password)
+//	var refused *client.LoginError
 //	if errors.As(err, &refused) && refused.StatusCode == http.StatusTooManyRequests { ... }
 //
-// A nil client means one with a 30-second timeout that, like NewClient's,
+// A nil client means one with a 30-second timeout that, like New's,
 // follows no redirect to another scheme or host, where the password would
 // go too. A refusal is a *LoginError; other errors are the transport's.
 func Login(ctx context.Context, client *http.Client, url, username, password string) (string, error) {

@@ -1,4 +1,4 @@
-package tokenauth
+package client
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ import (
 //
 // It adds the header to every request it carries, whatever the host,
 // including redirects that http.Client follows: use it in a client made
-// for one API, such as the one NewClient returns, which does not follow
+// for one API, such as the one New returns, which does not follow
 // redirects to another host.
 type Transport struct {
 	// Token is the key to send, as issued.

@@ -1,4 +1,4 @@
-package tokenauthtest_test
+package faultproxy_test
 
 import (
 	"bufio"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-tokenauth/tokenauth/tokenauthtest"
+	"github.com/go-tokenauth/tokenauth/internal/faultproxy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -50,7 +50,7 @@ func roundTrip(addr string, timeout time.Duration) error {
 }
 
 func TestProxy(t *testing.T) {
-	p, err := tokenauthtest.NewProxy(echoServer(t))
+	p, err := faultproxy.New(echoServer(t))
 	require.NoError(t, err)
 	defer p.Close()
 
@@ -88,7 +88,7 @@ func TestProxy(t *testing.T) {
 // A frozen proxy keeps connections open but moves no byte; what was sent
 // meanwhile arrives after Restore.
 func TestProxyFreeze(t *testing.T) {
-	p, err := tokenauthtest.NewProxy(echoServer(t))
+	p, err := faultproxy.New(echoServer(t))
 	require.NoError(t, err)
 	defer p.Close()
 

@@ -1,4 +1,4 @@
-package tokenauth_test
+package client_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -28,20 +28,20 @@ func TestLogin(t *testing.T) {
 		name    string
 		answer  answer
 		key     string
-		refusal *tokenauth.LoginError // nil: not a LoginError
+		refusal *client.LoginError // nil: not a LoginError
 	}{
 		{"token", answer{200, "", `{"token":"tka_abc"}`}, "tka_abc", nil},
 		{"DRF key", answer{200, "", `{"token":"9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}`}, "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", nil},
 		{"bad credentials", answer{400, "", `{"non_field_errors":["Unable to log in with provided credentials."]}`}, "",
-			&tokenauth.LoginError{StatusCode: 400, Fields: map[string][]string{"non_field_errors": {"Unable to log in with provided credentials."}}}},
+			&client.LoginError{StatusCode: 400, Fields: map[string][]string{"non_field_errors": {"Unable to log in with provided credentials."}}}},
 		{"missing fields", answer{400, "", `{"username":["This field is required."],"password":["This field is required."]}`}, "",
-			&tokenauth.LoginError{StatusCode: 400, Fields: map[string][]string{"username": {"This field is required."}, "password": {"This field is required."}}}},
+			&client.LoginError{StatusCode: 400, Fields: map[string][]string{"username": {"This field is required."}, "password": {"This field is required."}}}},
 		{"throttled", answer{429, "7", `{"detail":"Request was throttled. Expected available in 7 seconds."}`}, "",
-			&tokenauth.LoginError{StatusCode: 429, Detail: "Request was throttled. Expected available in 7 seconds.", RetryAfter: 7 * time.Second}},
+			&client.LoginError{StatusCode: 429, Detail: "Request was throttled. Expected available in 7 seconds.", RetryAfter: 7 * time.Second}},
 		{"outage", answer{503, "5", `{"detail":"Authentication service temporarily unavailable, try again later."}`}, "",
-			&tokenauth.LoginError{StatusCode: 503, Detail: "Authentication service temporarily unavailable, try again later.", RetryAfter: 5 * time.Second}},
-		{"HTML error page", answer{502, "", `<html>Bad Gateway</html>`}, "", &tokenauth.LoginError{StatusCode: 502}},
-		{"Retry-After as a date", answer{429, "Wed, 21 Oct 2026 07:28:00 GMT", `{}`}, "", &tokenauth.LoginError{StatusCode: 429}},
+			&client.LoginError{StatusCode: 503, Detail: "Authentication service temporarily unavailable, try again later.", RetryAfter: 5 * time.Second}},
+		{"HTML error page", answer{502, "", `<html>Bad Gateway</html>`}, "", &client.LoginError{StatusCode: 502}},
+		{"Retry-After as a date", answer{429, "Wed, 21 Oct 2026 07:28:00 GMT", `{}`}, "", &client.LoginError{StatusCode: 429}},
 		{"200 without token", answer{200, "", `{}`}, "", nil},
 		{"200 with empty token", answer{200, "", `{"token":""}`}, "", nil},
 		{"200 not JSON", answer{200, "", `ok`}, "", nil},
@@ -64,7 +64,7 @@ func TestLogin(t *testing.T) {
 			}))
 			defer srv.Close()
 
-			key, err := tokenauth.Login(context.Background(), nil, srv.URL+"/api-token-auth/", "alice", "pa ss\"word")
+			key, err := client.Login(context.Background(), nil, srv.URL+"/api-token-auth/", "alice", "pa ss\"word")
 			assert.Equal(t, http.MethodPost, got.method)
 			assert.Equal(t, "application/json", got.contentType)
 			assert.Equal(t, map[string]string{"username": "alice", "password": "pa ss\"word"}, got.body)
@@ -75,7 +75,7 @@ func TestLogin(t *testing.T) {
 			}
 			require.Error(t, err)
 			assert.NotContains(t, err.Error(), "pa ss", "the password is never in error text")
-			var refused *tokenauth.LoginError
+			var refused *client.LoginError
 			if tc.refusal == nil {
 				assert.False(t, errors.As(err, &refused), "a 200 is not a refusal: %v", err)
 				return
@@ -106,24 +106,24 @@ func TestLoginTransportErrors(t *testing.T) {
 	// The caller's context bounds the call.
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := tokenauth.Login(ctx, nil, srv.URL, "alice", "secret")
+	_, err := client.Login(ctx, nil, srv.URL, "alice", "secret")
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 
 	// So does the client's timeout.
-	_, err = tokenauth.Login(context.Background(), &http.Client{Timeout: 50 * time.Millisecond}, srv.URL, "alice", "secret")
+	_, err = client.Login(context.Background(), &http.Client{Timeout: 50 * time.Millisecond}, srv.URL, "alice", "secret")
 	require.Error(t, err)
 	var ne interface{ Timeout() bool }
 	require.ErrorAs(t, err, &ne)
 	assert.True(t, ne.Timeout())
 
-	_, err = tokenauth.Login(context.Background(), nil, "://bad-url", "alice", "secret")
+	_, err = client.Login(context.Background(), nil, "://bad-url", "alice", "secret")
 	assert.Error(t, err)
 }
 
 func TestNewClientTimeout(t *testing.T) {
-	c := tokenauth.NewClient("tka_x")
+	c := client.New("tka_x")
 	assert.Equal(t, 30*time.Second, c.Timeout, "a server that stops answering must not hang its caller")
-	tr, ok := c.Transport.(*tokenauth.Transport)
+	tr, ok := c.Transport.(*client.Transport)
 	require.True(t, ok)
 	assert.Equal(t, "tka_x", tr.Token)
 }
@@ -148,27 +148,27 @@ func TestNewClientRedirects(t *testing.T) {
 		}
 	}))
 	defer api.Close()
-	client := tokenauth.NewClient("tka_secret")
+	c := client.New("tka_secret")
 
-	resp, err := client.Get(api.URL + "/moved")
+	resp, err := c.Get(api.URL + "/moved")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "Token tka_secret", seen.Load(), "same-host redirects are followed")
 
-	resp, err = client.Get(api.URL + "/away")
+	resp, err = c.Get(api.URL + "/away")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusFound, resp.StatusCode, "a redirect to another host is returned, not followed")
 	assert.Nil(t, leaked.Load())
 
-	_, err = client.Get(api.URL + "/loop")
+	_, err = c.Get(api.URL + "/loop")
 	assert.ErrorContains(t, err, "stopped after 10 redirects")
 
 	// An HTTPS API that redirects to plain HTTP on the same host.
 	first, _ := http.NewRequest(http.MethodGet, "https://api.example.com/a", nil)
 	next := &http.Request{URL: &url.URL{Scheme: "http", Host: "api.example.com", Path: "/b"}}
-	assert.ErrorIs(t, client.CheckRedirect(next, []*http.Request{first}), http.ErrUseLastResponse)
+	assert.ErrorIs(t, c.CheckRedirect(next, []*http.Request{first}), http.ErrUseLastResponse)
 	next.URL.Scheme, next.URL.Host = "https", "API.example.com"
-	assert.NoError(t, client.CheckRedirect(next, []*http.Request{first}))
+	assert.NoError(t, c.CheckRedirect(next, []*http.Request{first}))
 }

@@ -1,4 +1,4 @@
-package tokenauth_test
+package client_test
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/client"
 	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,7 +43,7 @@ func TestTransportSetsHeader(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var got *http.Request
-			tr := &tokenauth.Transport{Token: "tka_abc", Keyword: c.keyword, Base: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			tr := &client.Transport{Token: "tka_abc", Keyword: c.keyword, Base: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				got = r
 				return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
 			})}
@@ -69,7 +70,7 @@ func TestTransportNoToken(t *testing.T) {
 	req, err := http.NewRequest(http.MethodPost, "https://api.example.com/", body)
 	require.NoError(t, err)
 	called := false
-	tr := &tokenauth.Transport{Base: roundTripFunc(func(*http.Request) (*http.Response, error) {
+	tr := &client.Transport{Base: roundTripFunc(func(*http.Request) (*http.Response, error) {
 		called = true
 		return nil, errors.New("unreachable")
 	})}
@@ -91,12 +92,12 @@ func TestTransportEndToEnd(t *testing.T) {
 	})))
 	defer srv.Close()
 
-	for name, client := range map[string]*http.Client{
-		"NewClient":             tokenauth.NewClient(key),
-		"Transport in a Client": {Transport: &tokenauth.Transport{Token: key}},
+	for name, c := range map[string]*http.Client{
+		"New":                   client.New(key),
+		"Transport in a Client": {Transport: &client.Transport{Token: key}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			resp, err := client.Get(srv.URL)
+			resp, err := c.Get(srv.URL)
 			require.NoError(t, err)
 			defer resp.Body.Close()
 			body, _ := io.ReadAll(resp.Body)
@@ -105,7 +106,7 @@ func TestTransportEndToEnd(t *testing.T) {
 		})
 	}
 
-	resp, err := tokenauth.NewClient("tka_wrong").Get(srv.URL)
+	resp, err := client.New("tka_wrong").Get(srv.URL)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)

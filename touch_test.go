@@ -1,7 +1,7 @@
-package usequeue
+package tokenauth
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -13,31 +13,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// use is what the tests queue: the token and when it was used.
-type use struct {
-	id string
-	at time.Time
-}
-
-// sink records the batches written and fails the IDs it is told to.
+// sink records the batches written, and fails them when told to.
 type sink struct {
 	mu      sync.Mutex
-	batches [][]use
-	fail    map[string]bool
-	ctxs    []context.Context
+	batches [][]TokenUse
+	fail    bool
 }
 
-func (s *sink) write(ctx context.Context, uses []use) (failed []string) {
+func (s *sink) write(uses []TokenUse) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.batches = append(s.batches, uses)
-	s.ctxs = append(s.ctxs, ctx)
-	for _, u := range uses {
-		if s.fail[u.id] {
-			failed = append(failed, u.id)
-		}
+	if s.fail {
+		return errors.New("store down")
 	}
-	return failed
+	return nil
 }
 
 // written returns the IDs written, batch by batch.
@@ -47,43 +37,40 @@ func (s *sink) written() [][]string {
 	out := make([][]string, len(s.batches))
 	for i, b := range s.batches {
 		for _, u := range b {
-			out[i] = append(out[i], u.id)
+			out[i] = append(out[i], u.ID)
 		}
 	}
 	return out
 }
 
-func (s *sink) setFail(ids ...string) {
+func (s *sink) setFail(fail bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fail = map[string]bool{}
-	for _, id := range ids {
-		s.fail[id] = true
-	}
+	s.fail = fail
 }
 
 var t0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// newWriter returns a Writer over a new sink, on the clock of the bubble
-// it runs in.
-func newWriter(interval time.Duration) (*Writer[use], *sink) {
+// newWriter returns a useWriter over a new sink, on the clock of the
+// bubble it runs in.
+func newWriter(interval time.Duration) (*useWriter, *sink) {
 	s := &sink{}
-	return New(interval, 0, time.Now, s.write), s
+	return newUseWriter(interval, time.Now, s.write), s
 }
 
-func (w *Writer[T]) pendingLen() int {
+func (w *useWriter) pendingLen() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return len(w.pending)
 }
 
-func (w *Writer[T]) claims() int {
-	n := 0
-	w.queued.Range(func(any, any) bool { n++; return true })
-	return n
+func (w *useWriter) claims() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queued)
 }
 
-func record(w *Writer[use], id string, at time.Time) { w.Record(id, at, use{id, at}) }
+func record(w *useWriter, id string, at time.Time) { w.Record(at, TokenUse{ID: id, LastUsed: at}) }
 
 // A token's use is queued at most once per interval, flushed or not.
 func TestOncePerInterval(t *testing.T) {
@@ -127,7 +114,7 @@ func TestFirstUseKept(t *testing.T) {
 		record(w, "a", t0.Add(time.Second))
 		w.Flush()
 		require.Len(t, s.batches, 1)
-		assert.Equal(t, []use{{"a", t0}}, s.batches[0])
+		assert.Equal(t, []TokenUse{{ID: "a", LastUsed: t0}}, s.batches[0])
 	})
 }
 
@@ -163,46 +150,27 @@ func TestFlushWritesAllAndClears(t *testing.T) {
 	})
 }
 
-// write gets a context bounded by the timeout, or none.
-func TestFlushTimeout(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		for _, timeout := range []time.Duration{0, time.Second} {
-			s := &sink{}
-			w := New(time.Minute, timeout, time.Now, s.write)
-			record(w, "a", time.Now())
-			w.Flush()
-			w.Close()
-			require.Len(t, s.ctxs, 1)
-			d, ok := s.ctxs[0].Deadline()
-			assert.Equal(t, timeout > 0, ok, "timeout %s", timeout)
-			if ok {
-				assert.WithinDuration(t, time.Now().Add(timeout), d, timeout)
-				assert.ErrorIs(t, s.ctxs[0].Err(), context.Canceled, "released after the write")
-			}
-		}
-	})
-}
-
-// A use that failed to be written is queued again by the token's next
-// use, without waiting out the interval; the others are not.
-func TestFailedIDsRequeued(t *testing.T) {
+// The uses of a batch that failed to be written are queued again by
+// their tokens' next use, without waiting out the interval.
+func TestFailedUsesRequeued(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w, s := newWriter(time.Minute)
 		defer w.Close()
-		s.setFail("b")
+		s.setFail(true)
 		record(w, "a", t0)
 		record(w, "b", t0)
 		w.Flush()
 		assert.Zero(t, w.pendingLen())
+		assert.Zero(t, w.claims())
 
-		s.setFail()
+		s.setFail(false)
 		record(w, "a", t0.Add(time.Second))
-		record(w, "b", t0.Add(time.Second))
+		w.Flush()
+		record(w, "a", t0.Add(2*time.Second))
 		w.Flush()
 		got := s.written()
-		require.Len(t, got, 2)
-		assert.Equal(t, []string{"b"}, got[1])
-		assert.Equal(t, []use{{"b", t0.Add(time.Second)}}, s.batches[1])
+		require.Len(t, got, 2, "written again once, then claimed for the interval")
+		assert.Equal(t, []TokenUse{{ID: "a", LastUsed: t0.Add(time.Second)}}, s.batches[1])
 	})
 }
 
@@ -251,7 +219,7 @@ func TestBackgroundFlush(t *testing.T) {
 		t.Run(c.interval.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := &sink{}
-				w := New(c.interval, 0, time.Now, s.write)
+				w := newUseWriter(c.interval, time.Now, s.write)
 				defer w.Close()
 				record(w, "a", time.Now())
 
@@ -280,7 +248,7 @@ func TestBackgroundFlush(t *testing.T) {
 func TestCloseStopsFlusher(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &sink{}
-		w := New(time.Minute, 0, time.Now, s.write)
+		w := newUseWriter(time.Minute, time.Now, s.write)
 		record(w, "a", time.Now())
 		w.Close()
 		assert.Equal(t, [][]string{{"a"}}, s.written())
@@ -290,20 +258,20 @@ func TestCloseStopsFlusher(t *testing.T) {
 	})
 }
 
-// Past maxPending a use is dropped, not queued nor claimed, so the
+// Past maxPendingUses a use is dropped, not queued nor claimed, so the
 // token's next use after a flush queues it.
 func TestMaxPending(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w, s := newWriter(time.Minute)
 		defer w.Close()
-		for i := range maxPending + 10 {
+		for i := range maxPendingUses + 10 {
 			record(w, fmt.Sprint(i), t0)
 		}
-		assert.Equal(t, maxPending, w.pendingLen())
-		over := fmt.Sprint(maxPending + 5)
+		assert.Equal(t, maxPendingUses, w.pendingLen())
+		over := fmt.Sprint(maxPendingUses + 5)
 		w.Flush()
 		require.Len(t, s.written(), 1)
-		assert.Len(t, s.written()[0], maxPending)
+		assert.Len(t, s.written()[0], maxPendingUses)
 		assert.NotContains(t, s.written()[0], over)
 
 		record(w, over, t0.Add(time.Second))
@@ -337,12 +305,12 @@ func TestRecordDuringWrite(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	s := &sink{}
-	w := New(time.Hour, 0, time.Now, func(ctx context.Context, uses []use) []string {
+	w := newUseWriter(time.Hour, time.Now, func(uses []TokenUse) error {
 		once.Do(func() {
 			close(entered)
 			<-release
 		})
-		return s.write(ctx, uses)
+		return s.write(uses)
 	})
 	record(w, "a", t0)
 	go w.Flush()
