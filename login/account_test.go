@@ -43,31 +43,57 @@ func TestLimiterPerAccount(t *testing.T) {
 	// The owner is not held up at home, other accounts not at all.
 	tokenOf(t, loginAs(t, fx.h, home, "john", password))
 	tokenOf(t, loginAs(t, fx.h, "[2001:db8:1:ff::1]:443", "jane", " spaced out "))
-	// From a new address the owner waits for the account's next attempt.
-	assertThrottled(t, loginAs(t, fx.h, "198.51.100.1:1", "john", password), 60)
-	clock.Advance(time.Minute)
+	// From an address that failed before (the attacker's /48), the owner
+	// waits for the account's next attempt.
+	assertThrottled(t, loginAs(t, fx.h, "[2001:db8:1:ff::2]:443", "john", password), 60)
+	// From a new address in good standing, they take one of the 2
+	// attempts kept for such addresses.
 	tokenOf(t, loginAs(t, fx.h, "198.51.100.1:1", "john", password))
+	clock.Advance(time.Minute)
+	tokenOf(t, loginAs(t, fx.h, "[2001:db8:1:ff::2]:443", "john", password))
 }
 
 // The figures the package documents: an attacker with an unlimited
-// supply of addresses gets 70 guesses at an account in the first hour and
-// 60 in each hour after.
+// supply of addresses gets 72 guesses at an account in the first hour
+// (10, 2 more from addresses in good standing, and 60 refills) and 60 in
+// each hour after; 70 and 60 when its addresses failed before.
 func TestLimiterAccountFigures(t *testing.T) {
-	clock := tokenauthtest.NewClock()
-	l := newLimiter(t, login.MemoryLimiterOptions{Now: clock.Now})
-	ctx := context.Background()
-	start := clock.Now()
-	guesses := map[int]int{} // by hour
-	for i := 0; i <= 7200; i++ {
-		key := login.LimitKey{Addr: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}).String(), Username: "john"}
-		if _, ok := l.Allow(ctx, key); ok {
-			l.Done(ctx, key, login.Failed)
-			// [0, 1h] is the first hour, (1h, 2h] the second.
-			guesses[int((clock.Now().Sub(start)-1)/time.Hour)]++
-		}
-		clock.Advance(time.Second)
+	cases := []struct {
+		name  string
+		fresh bool // each guess from an address that never failed
+		want  map[int]int
+	}{
+		{"addresses in good standing", true, map[int]int{0: 72, 1: 60}},
+		{"addresses that failed before", false, map[int]int{0: 70, 1: 60}},
 	}
-	assert.Equal(t, map[int]int{0: 70, 1: 60}, guesses)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clock := tokenauthtest.NewClock()
+			l := newLimiter(t, login.MemoryLimiterOptions{Now: clock.Now})
+			ctx := context.Background()
+			addr := func(i int) string { return netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}).String() }
+			if !c.fresh {
+				for i := range 7201 { // each address fails once elsewhere
+					key := login.LimitKey{Addr: addr(i), Username: fmt.Sprint("other", i)}
+					_, ok := l.Allow(ctx, key)
+					require.True(t, ok)
+					l.Done(ctx, key, login.Failed)
+				}
+			}
+			start := clock.Now()
+			guesses := map[int]int{} // by hour
+			for i := 0; i <= 7200; i++ {
+				key := login.LimitKey{Addr: addr(i), Username: "john"}
+				if _, ok := l.Allow(ctx, key); ok {
+					l.Done(ctx, key, login.Failed)
+					// [0, 1h] is the first hour, (1h, 2h] the second.
+					guesses[int((clock.Now().Sub(start)-1)/time.Hour)]++
+				}
+				clock.Advance(time.Second)
+			}
+			assert.Equal(t, c.want, guesses)
+		})
+	}
 }
 
 // A key without a username is counted by its address alone, so that a
@@ -86,5 +112,6 @@ func TestLimiterWithoutUsername(t *testing.T) {
 		_, ok := l.Allow(ctx, key)
 		assert.False(t, ok)
 	}
-	assert.Equal(t, 0, l.Sizes()[2], "no account entries")
+	sizes := l.Sizes()
+	assert.Equal(t, []int{0, 0, 0}, sizes[2:], "no account, device or familiar entries")
 }

@@ -21,10 +21,11 @@ func (benchStore) Find(context.Context, []byte) (*tokenauth.Token, error) {
 	return nil, tokenauth.ErrNotFound
 }
 func (benchStore) Delete(context.Context, string) error                     { return tokenauth.ErrNotFound }
-func (benchStore) DeleteUser(context.Context, string) (int, error)          { return 0, nil }
 func (benchStore) List(context.Context, string) ([]*tokenauth.Token, error) { return nil, nil }
-func (benchStore) Touch(context.Context, string, time.Time, time.Time) error {
-	return tokenauth.ErrNotFound
+func (benchStore) Touch(context.Context, []tokenauth.TokenUse) error        { return nil }
+func (benchStore) Expire(context.Context, string, time.Time) error          { return tokenauth.ErrNotFound }
+func (benchStore) DeleteUser(context.Context, string, time.Time, ...string) (int, error) {
+	return 0, nil
 }
 
 // benchWriter is a ResponseWriter reused across iterations.
@@ -52,11 +53,11 @@ func BenchmarkLogin(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	checker := login.CredentialCheckerFunc(func(_ context.Context, username, pw string) (string, error) {
+	checker := login.CredentialCheckerFunc(func(_ context.Context, username, pw string) (login.Grant, error) {
 		if username == "john" && pw == password {
-			return "1", nil
+			return login.Grant{UserID: "1"}, nil
 		}
-		return "", login.ErrBadCredentials
+		return login.Grant{}, login.ErrBadCredentials
 	})
 	h, err := login.New(auth, checker, login.Options{})
 	if err != nil {

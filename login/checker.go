@@ -3,10 +3,12 @@ package login
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // CredentialChecker verifies a username and password against the host's
-// users. It returns the ID of the user to issue a token to or, when the
+// users. It returns what the login grants (the user to issue a token to,
+// and the token's scopes where they depend on the user) or, when the
 // password is wrong, the user unknown or inactive, an error wrapping
 // ErrBadCredentials. The client gets the same answer in all three cases, so
 // that it cannot learn which usernames exist. Any other error is an outage:
@@ -25,32 +27,51 @@ import (
 //
 //	var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.DefaultCost)
 //
-//	func (s *Users) CheckCredentials(ctx context.Context, username, password string) (string, error) {
+//	func (s *Users) CheckCredentials(ctx context.Context, username, password string) (login.Grant, error) {
 //		u, err := s.ByUsername(ctx, username)
 //		if errors.Is(err, sql.ErrNoRows) {
 //			_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password)) // as slow as a wrong password
-//			return "", login.ErrBadCredentials
+//			return login.Grant{}, login.ErrBadCredentials
 //		}
 //		if err != nil {
-//			return "", err // the database is down: 503
+//			return login.Grant{}, err // the database is down: 503
 //		}
 //		// Any bcrypt error is a refusal: a mismatch, or a password over
 //		// bcrypt's 72 bytes, which must not turn into a 503.
 //		if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) != nil || !u.Active {
-//			return "", login.ErrBadCredentials
+//			return login.Grant{}, login.ErrBadCredentials
 //		}
-//		return u.ID, nil
+//		g := login.Grant{UserID: u.ID}
+//		if u.IsAdmin {
+//			g.Scopes = []string{"admin"}
+//		}
+//		return g, nil
 //	}
 type CredentialChecker interface {
-	CheckCredentials(ctx context.Context, username, password string) (userID string, err error)
+	CheckCredentials(ctx context.Context, username, password string) (Grant, error)
+}
+
+// Grant is what an accepted login gets: a token for UserID. The other
+// fields let the checker choose the token per user; left zero, they take
+// Options' values.
+type Grant struct {
+	// UserID is the host's identifier of the user. Required.
+	UserID string
+	// Scopes the token carries, such as "admin" for an administrator.
+	// Default Options.Scopes.
+	Scopes []string
+	// TokenName names the token. Default Options.TokenName.
+	TokenName string
+	// TTL is the token's lifetime. Default Options.TTL.
+	TTL time.Duration
 }
 
 // CredentialCheckerFunc adapts a function to the CredentialChecker
 // interface.
-type CredentialCheckerFunc func(ctx context.Context, username, password string) (string, error)
+type CredentialCheckerFunc func(ctx context.Context, username, password string) (Grant, error)
 
 // CheckCredentials calls f.
-func (f CredentialCheckerFunc) CheckCredentials(ctx context.Context, username, password string) (string, error) {
+func (f CredentialCheckerFunc) CheckCredentials(ctx context.Context, username, password string) (Grant, error) {
 	return f(ctx, username, password)
 }
 

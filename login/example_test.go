@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/client"
 	"github.com/go-tokenauth/tokenauth/login"
 	"github.com/go-tokenauth/tokenauth/memstore"
 )
@@ -23,11 +24,11 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	users := login.CredentialCheckerFunc(func(ctx context.Context, username, password string) (string, error) {
+	users := login.CredentialCheckerFunc(func(ctx context.Context, username, password string) (login.Grant, error) {
 		if username == "john" && password == "correct horse" {
-			return "42", nil
+			return login.Grant{UserID: "42"}, nil
 		}
-		return "", login.ErrBadCredentials
+		return login.Grant{}, login.ErrBadCredentials
 	})
 	h, err := login.New(auth, users, login.Options{TTL: 30 * 24 * time.Hour})
 	if err != nil {
@@ -65,7 +66,7 @@ func Example() {
 	resp.Body.Close()
 	fmt.Println(resp.StatusCode, resp.Header.Get("Cache-Control"), "expires in about", time.Until(issued.Expiry).Round(time.Hour))
 
-	resp, err = tokenauth.NewClient(issued.Token).Get(srv.URL + "/me")
+	resp, err = client.New(issued.Token).Get(srv.URL + "/me")
 	if err != nil {
 		panic(err)
 	}

@@ -35,6 +35,7 @@ var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 type user struct {
 	id, password string
 	active       bool
+	scopes       []string
 }
 
 type attempt struct{ username, password string }
@@ -54,21 +55,22 @@ func newUsers() *users {
 		"john":   {id: "1", password: password, active: true},
 		"jane":   {id: "2", password: " spaced out ", active: true},
 		"mallow": {id: "3", password: password, active: false},
+		"admin":  {id: "4", password: password, active: true, scopes: []string{"admin"}},
 	}}
 }
 
-func (u *users) CheckCredentials(_ context.Context, username, pw string) (string, error) {
+func (u *users) CheckCredentials(_ context.Context, username, pw string) (login.Grant, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.seen = append(u.seen, attempt{username, pw})
 	if u.err != nil {
-		return "", u.err
+		return login.Grant{}, u.err
 	}
 	usr, ok := u.byName[username]
 	if !ok || usr.password != pw || !usr.active {
-		return "", fmt.Errorf("checking %q: %w", username, login.ErrBadCredentials)
+		return login.Grant{}, fmt.Errorf("checking %q: %w", username, login.ErrBadCredentials)
 	}
-	return usr.id, nil
+	return login.Grant{UserID: usr.id, Scopes: usr.scopes}, nil
 }
 
 func (u *users) setErr(err error) {
@@ -103,7 +105,7 @@ func (b *logBuffer) String() string {
 
 type fixture struct {
 	auth  *tokenauth.Authenticator
-	store *tokenauthtest.Store
+	store *tokenauthtest.FailingStore
 	users *users
 	h     *login.Handler
 	logs  *logBuffer
@@ -238,4 +240,12 @@ func mustVerify(t testing.TB, a *tokenauth.Authenticator, key string) *tokenauth
 // slogTo returns a logger that writes every level to b.
 func slogTo(b *logBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// userTokens returns the tokens userID holds.
+func userTokens(t testing.TB, a *tokenauth.Authenticator, userID string) []*tokenauth.Token {
+	t.Helper()
+	l, err := a.List(context.Background(), userID)
+	require.NoError(t, err)
+	return l
 }

@@ -14,6 +14,14 @@ type LimitKey struct {
 	// A MemoryLimiter counts a key without one by its address alone,
 	// which lets a host throttle another endpoint (sign-up) per address.
 	Username string
+	// Device, when set, names a device that has proved an earlier
+	// successful login to this username (the Handler fills it in from a
+	// device cookie; see Options.DeviceKey). A proven device is a trusted
+	// client, as a familiar address is: the account's limit for untrusted
+	// clients does not hold it up, from any address, so an attack on the
+	// account does not lock its owner out. A Limiter must still bound
+	// each device's failures, since a device cookie can be stolen.
+	Device string
 }
 
 // Outcome is how a login attempt that a Limiter let through ended.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/internal/deadline"
 	"github.com/go-tokenauth/tokenauth/internal/failurelog"
 	"github.com/go-tokenauth/tokenauth/login/internal/form"
 )
@@ -56,12 +57,18 @@ type Handler struct {
 	limiter       Limiter
 	clientAddr    func(*http.Request) string
 	canonical     func(string) string
+	devices       *devices
+	onLogin       func(ctx context.Context, outcome string, took time.Duration)
 	maxTokens     int
 	refuseOverMax bool
 	timeout       time.Duration
 	log           *failurelog.Log
 	now           func() time.Time
 }
+
+// defaultMaxTokens is how many login tokens a user keeps by default: a
+// phone, a laptop, a few browsers.
+const defaultMaxTokens = 10
 
 // New returns the login endpoint of a, which checks passwords with
 // checker. It returns an error wrapping tokenauth.ErrInvalidOptions when
@@ -72,10 +79,14 @@ func New(a *tokenauth.Authenticator, checker CredentialChecker, opts Options) (*
 		return nil, fmt.Errorf("%w: login.New: Authenticator is nil", tokenauth.ErrInvalidOptions)
 	case checker == nil:
 		return nil, fmt.Errorf("%w: login.New: CredentialChecker is nil", tokenauth.ErrInvalidOptions)
-	case opts.TTL < 0 || opts.MaxBodyBytes < 0 || opts.MaxTokensPerUser < 0:
-		return nil, fmt.Errorf("%w: login.Options: TTL, MaxBodyBytes and MaxTokensPerUser must not be negative", tokenauth.ErrInvalidOptions)
-	case opts.RefuseOverMax && opts.MaxTokensPerUser == 0:
+	case opts.TTL < 0 || opts.MaxBodyBytes < 0:
+		return nil, fmt.Errorf("%w: login.Options: TTL and MaxBodyBytes must not be negative", tokenauth.ErrInvalidOptions)
+	case opts.RefuseOverMax && opts.MaxTokensPerUser < 0:
 		return nil, fmt.Errorf("%w: login.Options: RefuseOverMax needs MaxTokensPerUser", tokenauth.ErrInvalidOptions)
+	}
+	devices, err := newDevices(opts.DeviceKey)
+	if err != nil {
+		return nil, err
 	}
 	h := &Handler{
 		auth:          a,
@@ -85,7 +96,9 @@ func New(a *tokenauth.Authenticator, checker CredentialChecker, opts Options) (*
 		limiter:       opts.Limiter,
 		clientAddr:    opts.ClientAddr,
 		canonical:     opts.Canonical,
-		maxTokens:     opts.MaxTokensPerUser,
+		devices:       devices,
+		onLogin:       opts.OnLogin,
+		maxTokens:     max(cmp.Or(opts.MaxTokensPerUser, defaultMaxTokens), 0),
 		refuseOverMax: opts.RefuseOverMax,
 		timeout:       cmp.Or(opts.Timeout, 5*time.Second),
 		now:           opts.Now,
@@ -94,7 +107,7 @@ func New(a *tokenauth.Authenticator, checker CredentialChecker, opts Options) (*
 		h.issue.Name = "login"
 	}
 	if h.clientAddr == nil {
-		h.clientAddr = remoteHost
+		h.clientAddr = authClientAddr(a)
 	}
 	if h.canonical == nil {
 		h.canonical = FoldUsername
@@ -104,7 +117,6 @@ func New(a *tokenauth.Authenticator, checker CredentialChecker, opts Options) (*
 	}
 	h.log = failurelog.New(cmp.Or(opts.Logger, slog.Default()), "tokenauth/login: failure")
 	if h.limiter == nil {
-		var err error
 		if h.limiter, err = NewMemoryLimiter(MemoryLimiterOptions{Now: opts.Now}); err != nil {
 			return nil, err
 		}
@@ -114,6 +126,29 @@ func New(a *tokenauth.Authenticator, checker CredentialChecker, opts Options) (*
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.onLogin == nil {
+		h.serve(w, r)
+		return
+	}
+	start := time.Now()
+	if outcome := h.serve(w, r); outcome != "" {
+		h.onLogin(r.Context(), outcome, time.Since(start))
+	}
+}
+
+// Outcomes of a login, for Options.OnLogin.
+const (
+	outcomeSuccess        = "success"
+	outcomeBadCredentials = "bad_credentials"
+	outcomeThrottled      = "throttled"
+	outcomeInvalid        = "invalid_request"
+	outcomeTooMany        = "too_many_tokens"
+	outcomeUnavailable    = "unavailable"
+)
+
+// serve is ServeHTTP; it returns the outcome of a login attempt, "" for a
+// request that was none (OPTIONS, another method).
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("Pragma", "no-cache")
@@ -123,11 +158,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodOptions:
 		hdr.Set("Allow", "POST, OPTIONS")
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return ""
 	default:
 		hdr.Set("Allow", "POST, OPTIONS")
 		writeDetail(w, http.StatusMethodNotAllowed, `Method "`+r.Method+`" not allowed.`)
-		return
+		return ""
 	}
 	vals, ferr := form.Read(w, r, h.maxBody, "username", "password")
 	if ferr != nil {
@@ -136,7 +171,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			writeDetail(w, ferr.Status, ferr.Detail)
 		}
-		return
+		return outcomeInvalid
 	}
 	username, uerr := vals["username"].Char(true)
 	password, perr := vals["password"].Char(false)
@@ -149,31 +184,36 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			errs.Password = []string{perr}
 		}
 		writeJSON(w, http.StatusBadRequest, &errs)
-		return
+		return outcomeInvalid
 	}
 
 	key := LimitKey{Addr: h.clientAddr(r), Username: h.canonical(username)}
+	key.Device = h.devices.id(r, key.Username, h.now())
 	actx, cancel := h.withTimeout(r.Context()) // a limiter over a remote store may hang too
 	wait, ok := h.limiter.Allow(actx, key)
 	cancel()
 	if !ok {
 		writeThrottled(w, wait)
-		return
+		return outcomeThrottled
 	}
-	userID, err := h.check(r.Context(), key, username, password)
+	// A password change (RevokeAll) made while the check runs must void
+	// the token this login issues: it is dated from before the check.
+	began := h.now()
+	grant, err := h.check(r.Context(), key, username, password)
 	switch {
 	case errors.Is(err, ErrBadCredentials):
 		writeJSON(w, http.StatusBadRequest, badCredentials)
+		return outcomeBadCredentials
 	case err != nil:
 		h.fail(w, r, "credential check", err)
-	default:
-		h.login(w, r, userID)
+		return outcomeUnavailable
 	}
+	return h.login(w, r, grant, began, key)
 }
 
 // check asks the checker, within the timeout, and reports the outcome to
 // the limiter.
-func (h *Handler) check(ctx context.Context, key LimitKey, username, password string) (userID string, err error) {
+func (h *Handler) check(ctx context.Context, key LimitKey, username, password string) (grant Grant, err error) {
 	outcome := Errored
 	// Deferred, so that a checker that panics still frees its slot; the
 	// outcome counts even if the client has gone.
@@ -184,48 +224,68 @@ func (h *Handler) check(ctx context.Context, key LimitKey, username, password st
 	}()
 	cctx, cancel := h.withTimeout(ctx)
 	defer cancel()
-	userID, err = h.checker.CheckCredentials(cctx, username, password)
+	grant, err = h.checker.CheckCredentials(cctx, username, password)
 	switch {
 	case errors.Is(err, ErrBadCredentials):
 		outcome = Failed
-		return "", ErrBadCredentials
-	case err == nil && userID == "":
+		return Grant{}, ErrBadCredentials
+	case err == nil && grant.UserID == "":
 		err = errors.New("CredentialChecker returned an empty user ID and no error")
+	case err == nil && grant.TTL < 0:
+		err = errors.New("CredentialChecker returned a negative TTL")
 	case err == nil:
 		outcome = Succeeded
-		return userID, nil
+		return grant, nil
 	}
 	if errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 		err = fmt.Errorf("timed out after %s: %w", h.timeout, err)
 	}
 	// The error is the host's and may quote the password.
-	return "", masked{err, password}
+	return Grant{}, masked{err, password}
 }
 
-// login issues the token of a user whose credentials were accepted.
-func (h *Handler) login(w http.ResponseWriter, r *http.Request, userID string) {
+// login issues the token of a user whose credentials were accepted when
+// the check began.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request, g Grant, began time.Time, from LimitKey) string {
 	ctx := r.Context()
+	issue := h.issue
+	issue.CreatedAt = began
+	// What the user is shown in a list of their sessions (cut to 256
+	// bytes by Issue).
+	issue.CreatedFrom, issue.UserAgent = from.Addr, r.UserAgent()
+	if g.Scopes != nil {
+		issue.Scopes = slices.Clone(g.Scopes)
+	}
+	issue.Name = cmp.Or(g.TokenName, issue.Name)
+	issue.TTL = cmp.Or(g.TTL, issue.TTL)
 	if h.maxTokens > 0 && h.refuseOverMax {
-		live, err := h.loginTokens(ctx, userID)
+		live, err := h.loginTokens(ctx, g.UserID, issue.Name)
 		if err != nil {
 			h.fail(w, r, "listing tokens", err)
-			return
+			return outcomeUnavailable
 		}
 		if len(live) >= h.maxTokens {
 			writeDetail(w, http.StatusForbidden, "Maximum amount of tokens allowed per user exceeded.")
-			return
+			return outcomeTooMany
 		}
 	}
 	ictx, cancel := h.withTimeout(ctx)
-	key, t, err := h.auth.Issue(ictx, userID, h.issue)
+	key, t, err := h.auth.Issue(ictx, g.UserID, issue)
 	cancel()
-	if err != nil {
+	switch {
+	case errors.Is(err, tokenauth.ErrRevoked):
+		// The user's tokens were revoked while the password was checked:
+		// a password change; the password this login proved is stale.
+		writeJSON(w, http.StatusBadRequest, badCredentials)
+		return outcomeBadCredentials
+	case err != nil:
 		h.fail(w, r, "issuing a token", err)
-		return
+		return outcomeUnavailable
 	}
 	if h.maxTokens > 0 && !h.refuseOverMax {
 		h.trimTokens(ctx, t)
 	}
+	h.devices.remember(w, from.Username, h.now())
 	resp := struct {
 		Token  string `json:"token"`
 		Expiry string `json:"expiry,omitempty"`
@@ -234,6 +294,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, userID string) {
 		resp.Expiry = t.ExpiresAt.UTC().Format(time.RFC3339)
 	}
 	writeJSON(w, http.StatusOK, &resp)
+	return outcomeSuccess
 }
 
 // fail answers an outage with 503 and Retry-After, and logs it: at debug
@@ -247,11 +308,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, op string, err er
 	h.auth.Error(w, r, err)
 }
 
-func (h *Handler) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if h.timeout < 0 {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(ctx, h.timeout)
+// withTimeout bounds a call by Options.Timeout (none if negative), as the
+// Authenticator bounds its store calls (package deadline).
+func (h *Handler) withTimeout(ctx context.Context) (context.Context, func()) {
+	d := new(deadline.Context).Bind(ctx, h.timeout)
+	return d, d.Release
 }
 
 // masked is an error whose text has a secret replaced.

@@ -241,8 +241,7 @@ func TestNewInvalidOptions(t *testing.T) {
 		{"nil checker", auth, nil, login.Options{}},
 		{"negative TTL", auth, checker, login.Options{TTL: -time.Second}},
 		{"negative body limit", auth, checker, login.Options{MaxBodyBytes: -1}},
-		{"negative token limit", auth, checker, login.Options{MaxTokensPerUser: -1}},
-		{"refuse without a limit", auth, checker, login.Options{RefuseOverMax: true}},
+		{"refuse without a limit", auth, checker, login.Options{MaxTokensPerUser: -1, RefuseOverMax: true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,15 +1,18 @@
 package login
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
 )
 
 // Options configures a Handler. The zero value issues tokens named "login"
-// that live as the Authenticator's DefaultTTL says, limits bodies to 64
-// KiB, bounds each call to the checker and the store by 5 seconds, and
-// throttles attempts with NewMemoryLimiter's defaults.
+// that live as the Authenticator's DefaultTTL says, keeps at most 10 of
+// them per user, limits bodies to 64 KiB, bounds each call to the checker
+// and the store by 5 seconds, and throttles attempts with
+// NewMemoryLimiter's defaults. A Grant from the checker overrides the
+// token's name, scopes and lifetime per user.
 type Options struct {
 	// TokenName is the Name of tokens issued at login. Default "login".
 	TokenName string
@@ -18,7 +21,8 @@ type Options struct {
 	Scopes []string
 
 	// TTL is the lifetime of tokens issued at login; zero means the
-	// Authenticator's DefaultTTL (and IdleTimeout).
+	// Authenticator's DefaultTTL (and IdleTimeout). Set one: a login token
+	// that never expires outlives the device it was issued to.
 	TTL time.Duration
 
 	// MaxBodyBytes bounds the request body; a larger one gets 413.
@@ -29,9 +33,10 @@ type Options struct {
 	// defaults, private to this handler; NoLimit turns throttling off.
 	Limiter Limiter
 
-	// ClientAddr returns the client address that attempts are counted by.
-	// Default: the host part of r.RemoteAddr. Behind a reverse proxy every
-	// client shares the proxy's address; see ForwardedFor.
+	// ClientAddr returns the client address that attempts are counted by,
+	// and that tokens record as CreatedFrom. Default: the Authenticator's
+	// ClientAddr, by its Options.TrustedProxies (without them, behind a
+	// reverse proxy, every client shares the proxy's address).
 	ClientAddr func(*http.Request) string
 
 	// Canonical maps a username to the key the Limiter counts it under.
@@ -46,11 +51,22 @@ type Options struct {
 	// the username as sent.
 	Canonical func(username string) string
 
-	// MaxTokensPerUser, when positive, bounds how many unexpired login
-	// tokens (tokens named TokenName) a user may hold. Tokens with other
-	// names, made for scripts or devices, are neither counted nor revoked.
-	// Under concurrent logins of one user the bound may be passed by a
-	// token or two until the next login. Default 0: unlimited.
+	// DeviceKey, when set, turns on device cookies: a successful login
+	// sets a cookie (HttpOnly, Secure, SameSite=Strict, 90 days) signed
+	// with this key and bound to the canonical username, and an attempt
+	// that presents one is from a device the account's owner has used, so
+	// an attack on the account does not lock them out of it from any
+	// address (see LimitKey.Device). Use at least 32 random bytes, kept
+	// secret, the same on every replica and across restarts, and no other
+	// key. Default none: only familiar addresses are trusted.
+	DeviceKey []byte
+
+	// MaxTokensPerUser bounds how many unexpired login tokens (tokens
+	// with the login's token name) a user may hold, so that repeated
+	// logins do not pile tokens up. Tokens with other names, made for
+	// scripts or devices, are neither counted nor revoked. Under
+	// concurrent logins of one user the bound may be passed by a token or
+	// two until the next login. Default 10; negative: unlimited.
 	MaxTokensPerUser int
 
 	// RefuseOverMax chooses what a login over MaxTokensPerUser does: false
@@ -63,6 +79,15 @@ type Options struct {
 	// Retry-After (429 from a MemoryLimiter). Default 5 seconds; negative:
 	// no bound but the request's own context.
 	Timeout time.Duration
+
+	// OnLogin, when set, is told of every login attempt (every POST): how
+	// long it took and its outcome, one of "success", "bad_credentials"
+	// (also a login that raced a password change), "throttled",
+	// "invalid_request" (a missing field, a bad body), "too_many_tokens"
+	// (RefuseOverMax) and "unavailable" (503). Never the username: a
+	// metric of usernames would be one of guesses. Package otelauth turns
+	// it into OpenTelemetry metrics.
+	OnLogin func(ctx context.Context, outcome string, took time.Duration)
 
 	// Logger receives checker and store failures (never passwords or
 	// tokens), at most one ERROR line a second. Default slog.Default().

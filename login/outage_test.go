@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/login"
+	"github.com/go-tokenauth/tokenauth/memstore"
 	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -57,7 +58,7 @@ func TestOutages(t *testing.T) {
 		lim, err := login.NewMemoryLimiter(login.MemoryLimiterOptions{MaxFailures: 1, MaxWait: -1})
 		require.NoError(t, err)
 		fx := newFixture(t, tokenauth.Options{}, login.Options{Limiter: lim})
-		panicky, err := login.New(fx.auth, login.CredentialCheckerFunc(func(context.Context, string, string) (string, error) {
+		panicky, err := login.New(fx.auth, login.CredentialCheckerFunc(func(context.Context, string, string) (login.Grant, error) {
 			panic("host bug")
 		}), login.Options{Limiter: lim})
 		require.NoError(t, err)
@@ -68,13 +69,13 @@ func TestOutages(t *testing.T) {
 
 // blockingChecker blocks until its context ends, as a checker over a hung
 // database does.
-var blockingChecker = login.CredentialCheckerFunc(func(ctx context.Context, _, _ string) (string, error) {
+var blockingChecker = login.CredentialCheckerFunc(func(ctx context.Context, _, _ string) (login.Grant, error) {
 	<-ctx.Done()
-	return "", fmt.Errorf("querying users: %w", ctx.Err())
+	return login.Grant{}, fmt.Errorf("querying users: %w", ctx.Err())
 })
 
 // blockingStore hangs on Create and List until the context ends.
-type blockingStore struct{ *tokenauthtest.Store }
+type blockingStore struct{ tokenauth.Store }
 
 func (s blockingStore) Create(ctx context.Context, _ *tokenauth.Token) error {
 	<-ctx.Done()
@@ -91,7 +92,7 @@ func (s blockingStore) List(ctx context.Context, _ string) ([]*tokenauth.Token, 
 // hang.
 func TestTimeout(t *testing.T) {
 	const timeout = 100 * time.Millisecond
-	hungStore, err := tokenauth.New(blockingStore{tokenauthtest.NewStore()}, tokenauth.Options{Logger: discardLogger})
+	hungStore, err := tokenauth.New(blockingStore{memstore.New()}, tokenauth.Options{Logger: discardLogger})
 	require.NoError(t, err)
 	fine, _ := tokenauthtest.New(t, tokenauth.Options{Logger: discardLogger})
 	cases := []struct {
@@ -138,7 +139,7 @@ func TestClientHangUpIsNotAnError(t *testing.T) {
 	logs := &logBuffer{}
 	auth, _ := tokenauthtest.New(t, tokenauth.Options{Logger: discardLogger})
 	entered := make(chan struct{})
-	checker := login.CredentialCheckerFunc(func(ctx context.Context, u, p string) (string, error) {
+	checker := login.CredentialCheckerFunc(func(ctx context.Context, u, p string) (login.Grant, error) {
 		close(entered)
 		return blockingChecker(ctx, u, p)
 	})

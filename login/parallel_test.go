@@ -67,10 +67,10 @@ func oneAddress(int) string { return "192.0.2.1" }
 // while, as a password hash does, so that the logins overlap.
 func TestParallelCorrectLogins(t *testing.T) {
 	const n, budget = 50, 5
-	auth, store := tokenauthtest.New(t, tokenauth.Options{Logger: discardLogger})
+	auth, _ := tokenauthtest.New(t, tokenauth.Options{Logger: discardLogger})
 	users := newUsers()
 	var inFlight, most atomic.Int32
-	slow := login.CredentialCheckerFunc(func(ctx context.Context, username, pw string) (string, error) {
+	slow := login.CredentialCheckerFunc(func(ctx context.Context, username, pw string) (login.Grant, error) {
 		now := inFlight.Add(1)
 		defer inFlight.Add(-1)
 		for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
@@ -78,7 +78,9 @@ func TestParallelCorrectLogins(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		return users.CheckCredentials(ctx, username, pw)
 	})
-	h, err := login.New(auth, slow, login.Options{ClientAddr: testClient})
+	// Every token is checked below: none may be trimmed by the default
+	// bound on a user's login tokens.
+	h, err := login.New(auth, slow, login.Options{ClientAddr: testClient, MaxTokensPerUser: -1})
 	require.NoError(t, err)
 
 	codes, tokens := parallel(t, h, n, oneAddress, "john", password)
@@ -89,7 +91,7 @@ func TestParallelCorrectLogins(t *testing.T) {
 		distinct[key] = true
 	}
 	assert.Len(t, distinct, n)
-	assert.Equal(t, n, store.Len())
+	assert.Len(t, userTokens(t, auth, "1"), n)
 	assert.Equal(t, int32(budget), most.Load(), "the budget was full, and no fuller")
 }
 
@@ -101,10 +103,10 @@ func TestParallelGuesses(t *testing.T) {
 	clock := tokenauthtest.NewClock()
 	var checked atomic.Int32
 	auth, _ := tokenauthtest.New(t, tokenauth.Options{Logger: discardLogger})
-	h, err := login.New(auth, login.CredentialCheckerFunc(func(context.Context, string, string) (string, error) {
+	h, err := login.New(auth, login.CredentialCheckerFunc(func(context.Context, string, string) (login.Grant, error) {
 		checked.Add(1)
 		time.Sleep(10 * time.Millisecond) // long enough for the others to arrive
-		return "", login.ErrBadCredentials
+		return login.Grant{}, login.ErrBadCredentials
 	}), login.Options{ClientAddr: testClient, Limiter: newLimiter(t, login.MemoryLimiterOptions{Now: clock.Now})})
 	require.NoError(t, err)
 
@@ -129,10 +131,10 @@ func TestLimiterWaitIsBounded(t *testing.T) {
 	defer close(release)
 	entered := make(chan struct{}, 1)
 	auth, _ := tokenauthtest.New(t, tokenauth.Options{Logger: discardLogger})
-	h, err := login.New(auth, login.CredentialCheckerFunc(func(context.Context, string, string) (string, error) {
+	h, err := login.New(auth, login.CredentialCheckerFunc(func(context.Context, string, string) (login.Grant, error) {
 		entered <- struct{}{}
 		<-release
-		return "", login.ErrBadCredentials
+		return login.Grant{}, login.ErrBadCredentials
 	}), login.Options{Limiter: newLimiter(t, login.MemoryLimiterOptions{MaxFailures: 1, MaxWait: maxWait})})
 	require.NoError(t, err)
 

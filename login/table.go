@@ -4,14 +4,15 @@ import "time"
 
 // entry is one counter of a MemoryLimiter. Its fields serve the table it
 // sits in: failures in the window that began at at (pairs, addresses),
-// the time the failure credit is full again (accounts), the last success
-// (familiar addresses).
+// the time the failure credit is full again (accounts, devices), the
+// places an account logged in from (familiar addresses).
 type entry struct {
 	key      uint64
 	at       time.Time
 	failures int
 	pending  int       // attempts let through and not yet Done
-	full     time.Time // accounts: when the failure credit is full again
+	full     time.Time // credits: when the failure credit is full again
+	places   []place   // familiar addresses, newest first
 	wake     chan struct{}
 
 	newer, older *entry
@@ -40,6 +41,10 @@ type table struct {
 	max        int
 	m          map[uint64]*entry
 	head, tail *entry
+	// evicted, when set, hears of each entry pushed out by a new one,
+	// before it goes: a table whose entries must not be forgotten keeps
+	// what they hold elsewhere.
+	evicted func(e *entry, now time.Time)
 }
 
 func newTable(max int) *table {
@@ -52,6 +57,9 @@ func (t *table) get(key uint64) *entry { return t.m[key] }
 // when the table is full.
 func (t *table) add(key uint64, at time.Time) *entry {
 	for len(t.m) >= t.max {
+		if t.evicted != nil {
+			t.evicted(t.tail, at)
+		}
 		t.remove(t.tail)
 	}
 	e := &entry{key: key, at: at}

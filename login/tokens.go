@@ -8,9 +8,9 @@ import (
 	"github.com/go-tokenauth/tokenauth"
 )
 
-// loginTokens returns userID's unexpired login tokens, oldest first, as
-// Store.List gives them.
-func (h *Handler) loginTokens(ctx context.Context, userID string) ([]*tokenauth.Token, error) {
+// loginTokens returns userID's unexpired login tokens named name, oldest
+// first, as Store.List gives them.
+func (h *Handler) loginTokens(ctx context.Context, userID, name string) ([]*tokenauth.Token, error) {
 	ctx, cancel := h.withTimeout(ctx)
 	defer cancel()
 	all, err := h.auth.List(ctx, userID)
@@ -20,7 +20,7 @@ func (h *Handler) loginTokens(ctx context.Context, userID string) ([]*tokenauth.
 	now := h.now()
 	live := all[:0:0]
 	for _, t := range all {
-		if t.Name == h.issue.Name && !t.Expired(now) {
+		if t.Name == name && !t.Expired(now) {
 			live = append(live, t)
 		}
 	}
@@ -34,7 +34,7 @@ func (h *Handler) loginTokens(ctx context.Context, userID string) ([]*tokenauth.
 // the next login does again; the store's failure is logged by the
 // Authenticator.
 func (h *Handler) trimTokens(ctx context.Context, issued *tokenauth.Token) {
-	live, err := h.loginTokens(ctx, issued.UserID)
+	live, err := h.loginTokens(ctx, issued.UserID, issued.Name)
 	if err != nil {
 		return
 	}
