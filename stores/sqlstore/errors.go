@@ -21,11 +21,7 @@ func (s *Store) isUniqueViolation(err error) bool {
 	msg := err.Error()
 	switch s.dialect {
 	case Postgres:
-		var e interface{ SQLState() string }
-		if errors.As(err, &e) {
-			return e.SQLState() == "23505"
-		}
-		return strings.Contains(msg, "(SQLSTATE 23505)")
+		return sqlState(err) == "23505"
 	case MySQL:
 		return strings.Contains(msg, "Error 1062") || strings.Contains(msg, "Duplicate entry")
 	case SQLite:
@@ -38,4 +34,18 @@ func (s *Store) isUniqueViolation(err error) bool {
 		return strings.Contains(msg, "UNIQUE constraint failed")
 	}
 	return false
+}
+
+// sqlState returns PostgreSQL's SQLSTATE code of err, from its SQLState
+// method (pgx, lib/pq) or pgx's "(SQLSTATE xxxxx)" suffix, or "".
+func sqlState(err error) string {
+	var e interface{ SQLState() string }
+	if errors.As(err, &e) {
+		return e.SQLState()
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "(SQLSTATE "); i >= 0 && len(msg) >= i+16 && msg[i+15] == ')' {
+		return msg[i+10 : i+15]
+	}
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
@@ -90,9 +91,10 @@ func ExampleStore_Watch() {
 	}
 
 	ready := make(chan struct{})
+	var once sync.Once // ready comes again after every poll
 	changed := make(chan string)
 	go func() {
-		err := store.Watch(ctx, func() { close(ready) }, func(tokenID, userID string) {
+		err := store.Watch(ctx, func() { once.Do(func() { close(ready) }) }, func(tokenID, userID string) {
 			changed <- userID + "'s token " + tokenID
 		})
 		if !errors.Is(err, context.Canceled) {
@@ -143,6 +145,14 @@ func ExampleSchema() {
 	//     expires_at     TIMESTAMPTZ,           -- NULL: never expires
 	//     last_used_at   TIMESTAMPTZ,           -- NULL: never used
 	//     max_expires_at TIMESTAMPTZ,           -- NULL: no absolute deadline
+	//     personal       BOOLEAN      NOT NULL DEFAULT FALSE, -- a personal access token, not a login's session
+	//     not_before     TIMESTAMPTZ,           -- NULL: valid from creation
+	//     allowed_ips    TEXT,                  -- NULL: anywhere; else the prefixes it works from, comma-separated
+	//     denied_ips     TEXT,                  -- NULL: none; else the prefixes it never works from, comma-separated
+	//     rate_limit     BIGINT,                -- NULL: no limit; else requests per rate window
+	//     rate_window_ns BIGINT,                -- the rate window, in nanoseconds
+	//     created_from   VARCHAR(64),           -- the client address it was issued to; NULL: unknown
+	//     user_agent     VARCHAR(256),          -- that client's User-Agent; NULL: unknown
 	//     CONSTRAINT "tokenauth_tokens_pkey" PRIMARY KEY (id),
 	//     CONSTRAINT "tokenauth_tokens_digest_key" UNIQUE (digest)
 	// );
@@ -151,8 +161,30 @@ func ExampleSchema() {
 	//
 	// CREATE INDEX IF NOT EXISTS "tokenauth_tokens_expires_at_idx" ON "tokenauth_tokens" (expires_at) WHERE expires_at IS NOT NULL;
 	//
+	// CREATE TABLE IF NOT EXISTS "tokenauth_tokens_revocations" (
+	//     seq        BIGSERIAL    NOT NULL PRIMARY KEY,
+	//     token_id   VARCHAR(64)  NOT NULL,
+	//     user_id    VARCHAR(255) NOT NULL,
+	//     created_at TIMESTAMPTZ  NOT NULL
+	// );
+	//
+	// CREATE INDEX IF NOT EXISTS "tokenauth_tokens_revoked_at_idx" ON "tokenauth_tokens_revocations" (created_at);
+	//
+	// CREATE TABLE IF NOT EXISTS "tokenauth_tokens_cutoffs" (
+	//     user_id    VARCHAR(255) NOT NULL,
+	//     not_before TIMESTAMPTZ  NOT NULL, -- Create refuses the user's tokens created earlier
+	//     CONSTRAINT "tokenauth_tokens_cutoffs_pkey" PRIMARY KEY (user_id)
+	// );
+	//
+	// CREATE TABLE IF NOT EXISTS "tokenauth_tokens_imports" (
+	//     digest      BYTEA       NOT NULL, -- SHA-256 of a key Import stored
+	//     imported_at TIMESTAMPTZ NOT NULL,
+	//     CONSTRAINT "tokenauth_tokens_imports_pkey" PRIMARY KEY (digest)
+	// );
+	//
 	// CREATE OR REPLACE FUNCTION "tokenauth_tokens_notify"() RETURNS trigger LANGUAGE plpgsql AS $$
 	// BEGIN
+	//     INSERT INTO "tokenauth_tokens_revocations" (token_id, user_id, created_at) VALUES (OLD.id, OLD.user_id, clock_timestamp());
 	//     PERFORM pg_notify('tokenauth_tokens_revocations', json_build_array(OLD.id, OLD.user_id)::text);
 	//     RETURN NULL;
 	// END

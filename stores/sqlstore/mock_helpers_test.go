@@ -27,6 +27,9 @@ var deleteExpiredSQL = map[sqlstore.Dialect]string{
 // which keeps MySQL's AUTO_INCREMENT from going back.
 var (
 	pruneBoundsSQL = map[sqlstore.Dialect]string{
+		sqlstore.Postgres: `SELECT (SELECT MAX(seq) FROM "tokenauth_tokens_revocations" WHERE created_at < $1),` +
+			` (SELECT MIN(seq) FROM "tokenauth_tokens_revocations" WHERE created_at >= $2),` +
+			` (SELECT MAX(seq) FROM "tokenauth_tokens_revocations")`,
 		sqlstore.MySQL: "SELECT (SELECT MAX(seq) FROM `tokenauth_tokens_revocations` WHERE created_at < ?)," +
 			" (SELECT MIN(seq) FROM `tokenauth_tokens_revocations` WHERE created_at >= ?)," +
 			" (SELECT MAX(seq) FROM `tokenauth_tokens_revocations`)",
@@ -35,8 +38,9 @@ var (
 			` (SELECT MAX(seq) FROM "tokenauth_tokens_revocations")`,
 	}
 	pruneSQL = map[sqlstore.Dialect]string{
-		sqlstore.MySQL:  "DELETE FROM `tokenauth_tokens_revocations` WHERE seq <= ?",
-		sqlstore.SQLite: `DELETE FROM "tokenauth_tokens_revocations" WHERE seq <= ?`,
+		sqlstore.Postgres: `DELETE FROM "tokenauth_tokens_revocations" WHERE seq <= $1`,
+		sqlstore.MySQL:    "DELETE FROM `tokenauth_tokens_revocations` WHERE seq <= ?",
+		sqlstore.SQLite:   `DELETE FROM "tokenauth_tokens_revocations" WHERE seq <= ?`,
 	}
 )
 

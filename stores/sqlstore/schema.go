@@ -1,13 +1,7 @@
 package sqlstore
 
 import (
-	"context"
-	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"fmt"
-	"hash/fnv"
-	"slices"
 	"strings"
 )
 
@@ -40,8 +34,9 @@ func quote(d Dialect, name string) string {
 	return `"` + name + `"`
 }
 
-// Schema returns the DDL that creates the tokens table, its indexes and
-// the revocation triggers for dialect d: statements ending in semicolons,
+// Schema returns the DDL that creates the tokens table, its indexes, the
+// revocation log, cut-offs and import ledger tables, and the revocation
+// triggers for dialect d: statements ending in semicolons,
 // for a migration file of the host's own tool (goose, golang-migrate,
 // atlas…). An empty table means DefaultTable. Applying it twice changes
 // nothing: tables and indexes are created IF NOT EXISTS, PostgreSQL's
@@ -54,15 +49,21 @@ func quote(d Dialect, name string) string {
 // statement (goose's StatementBegin and StatementEnd, the mysql client's
 // DELIMITER).
 //
-// A table created by an earlier release lacks the max_expires_at column,
-// which IF NOT EXISTS does not add. Migrate adds it; a host's tool needs a
-// migration of its own, before the new release runs:
+// A table created by an earlier release lacks the columns added since
+// (max_expires_at; the per-token policy columns, personal to user_agent),
+// which IF NOT EXISTS does not add. Migrate adds them; a host's tool
+// needs a migration of its own, before the new release runs, with the
+// statements the README gives for its dialect, such as
 //
 //	ALTER TABLE "tokenauth_tokens" ADD COLUMN max_expires_at TIMESTAMPTZ;      -- PostgreSQL
 //	ALTER TABLE `tokenauth_tokens` ADD COLUMN max_expires_at DATETIME(6) NULL; -- MySQL
 //	ALTER TABLE "tokenauth_tokens" ADD COLUMN max_expires_at INTEGER;          -- SQLite
 //
-// then Schema's statements again, for the triggers.
+// then Schema's statements again, for the triggers and the tables beside
+// the tokens'. Upgrading from before v0.1.0, give the tokens without an
+// absolute deadline their expiry as one, once, as Migrate does:
+//
+//	UPDATE "tokenauth_tokens" SET max_expires_at = expires_at WHERE max_expires_at IS NULL AND expires_at IS NOT NULL;
 func Schema(d Dialect, table string) (string, error) {
 	if !d.valid() {
 		return "", invalidOptions("unknown dialect " + d.String())
@@ -111,6 +112,8 @@ func (d ddl) schemaTriggers() []string {
 // log table, fit PostgreSQL's and MySQL's 63- and 64-byte identifiers for
 // a table name of maxTableLen bytes.
 func revocationsName(table string) string { return table + "_revocations" } // channel, log table
+func cutoffsName(table string) string     { return table + "_cutoffs" }     // DeleteUser's cut-offs
+func importsName(table string) string     { return table + "_imports" }     // Import's ledger
 func notifyFuncName(table string) string  { return table + "_notify" }      // PostgreSQL's trigger function
 func onDeleteName(table string) string    { return table + "_on_delete" }
 func onExpireName(table string) string    { return table + "_on_expire" }
@@ -125,18 +128,96 @@ func expiredEarlier(indent string) string {
 		indent + "OR NEW.max_expires_at < OLD.max_expires_at OR (NEW.max_expires_at IS NOT NULL AND OLD.max_expires_at IS NULL)"
 }
 
+// column is a column that tables of earlier releases lack, which
+// Migrate adds.
+type column struct {
+	name  string
+	types [3]string // PostgreSQL's, MySQL's and SQLite's
+	// notNull is the default of a NOT NULL column, by dialect; the others
+	// are nullable.
+	notNull [3]string
+	// note is the comment CREATE TABLE gives it; a time column's starts
+	// with the dialect's unit (timeNote).
+	note string
+	time bool
+}
+
+// decl declares c on dialect d, in ALTER TABLE … ADD COLUMN; pad widens
+// the type so that CREATE TABLE's lines align.
+func (c column) decl(d Dialect, pad int) string {
+	typ := fmt.Sprintf("%-*s", pad, c.types[d-Postgres])
+	switch {
+	case c.notNull[d-Postgres] != "":
+		return typ + " NOT NULL DEFAULT " + c.notNull[d-Postgres]
+	case d == MySQL:
+		return typ + " NULL"
+	}
+	return strings.TrimRight(typ, " ")
+}
+
+// maxExpiresAt is the column added after the first release.
+var maxExpiresAt = column{name: "max_expires_at", types: [3]string{"TIMESTAMPTZ", "DATETIME(6)", "INTEGER"}}
+
+// policyColumns hold the per-token policy, and what a user is shown about
+// a token. Each is a typed column rather than a field of one JSON
+// document: Find reads them without parsing, the database checks their
+// types, and a host's SQL can read and filter them (WHERE personal, WHERE
+// allowed_ips IS NOT NULL). They are nullable, NULL meaning unset, but
+// personal, NOT NULL with a constant default: adding them to a table of
+// an earlier release leaves its tokens without policy, and copies no rows
+// on current databases (see Migrate).
+var policyColumns = []column{
+	{name: "personal", types: [3]string{"BOOLEAN", "BOOLEAN", "INTEGER"}, notNull: [3]string{"FALSE", "FALSE", "0"},
+		note: "a personal access token, not a login's session"},
+	{name: "not_before", types: [3]string{"TIMESTAMPTZ", "DATETIME(6)", "INTEGER"}, note: "NULL: valid from creation", time: true},
+	{name: "allowed_ips", types: [3]string{"TEXT", "TEXT", "TEXT"}, note: "NULL: anywhere; else the prefixes it works from, comma-separated"},
+	{name: "denied_ips", types: [3]string{"TEXT", "TEXT", "TEXT"}, note: "NULL: none; else the prefixes it never works from, comma-separated"},
+	{name: "rate_limit", types: [3]string{"BIGINT", "BIGINT", "INTEGER"}, note: "NULL: no limit; else requests per rate window"},
+	{name: "rate_window_ns", types: [3]string{"BIGINT", "BIGINT", "INTEGER"}, note: "the rate window, in nanoseconds"},
+	{name: "created_from", types: [3]string{"VARCHAR(64)", "VARCHAR(64)", "TEXT"}, note: "the client address it was issued to; NULL: unknown"},
+	{name: "user_agent", types: [3]string{"VARCHAR(256)", "VARCHAR(256)", "TEXT"}, note: "that client's User-Agent; NULL: unknown"},
+}
+
+// timeNote is what a time column's comment says first on each dialect.
+var timeNote = [3]string{"", "UTC; ", "Unix microseconds; "}
+
+// policyColumnsDDL returns the lines of CREATE TABLE that declare the
+// policy columns, aligned with the lines above them. On SQLite they end
+// the column list, and the last has no comma.
+func policyColumnsDDL(d Dialect) string {
+	// The widths of the type, and of the declaration with its comma, on
+	// the lines above.
+	typeWidth, declWidth := [3]int{12, 14, 7}[d-Postgres], [3]int{23, 25, 18}[d-Postgres]
+	var b strings.Builder
+	for i, c := range policyColumns {
+		decl := c.decl(d, typeWidth) + ","
+		if d == SQLite && i == len(policyColumns)-1 {
+			decl = c.decl(d, typeWidth)
+		}
+		note := c.note
+		if c.time {
+			note = timeNote[d-Postgres] + note
+		}
+		fmt.Fprintf(&b, "    %-14s %-*s -- %s\n", c.name, declWidth-1, decl, note)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
 // schema returns the DDL of Schema. MySQL has no CREATE INDEX IF NOT
 // EXISTS, so there the indexes are declared in the CREATE TABLE itself.
 //
 // The revocation triggers fire after a DELETE, and after an UPDATE that
-// brings the expiry forward (expiredEarlier). On PostgreSQL they NOTIFY
-// the channel revocationsName(table) with the JSON array [id, user_id],
-// at most 330 bytes of PostgreSQL's 8000; on MySQL and SQLite they append
-// a row to the revocation log, which Watch polls.
+// brings the expiry forward (expiredEarlier). On every dialect they append
+// a row to the revocation log, which Watch polls; on PostgreSQL they also
+// NOTIFY the channel revocationsName(table) with the JSON array
+// [id, user_id], at most 330 bytes of PostgreSQL's 8000, for a Watch that
+// listens.
 func schema(d Dialect, table string) ddl {
 	t := quote(d, table)
 	idx := func(suffix string) string { return quote(d, table+suffix) }
 	log := quote(d, revocationsName(table))
+	cutoffs := quote(d, cutoffsName(table))
+	imports := quote(d, importsName(table))
 	switch d {
 	case Postgres:
 		fn := quote(d, notifyFuncName(table))
@@ -156,14 +237,33 @@ func schema(d Dialect, table string) ddl {
     expires_at     TIMESTAMPTZ,           -- NULL: never expires
     last_used_at   TIMESTAMPTZ,           -- NULL: never used
     max_expires_at TIMESTAMPTZ,           -- NULL: no absolute deadline
+` + policyColumnsDDL(d) + `
     CONSTRAINT ` + idx("_pkey") + ` PRIMARY KEY (id),
     CONSTRAINT ` + idx("_digest_key") + ` UNIQUE (digest)
 )`,
 			"CREATE INDEX IF NOT EXISTS " + idx("_user_id_idx") + " ON " + t + " (user_id, created_at)",
 			"CREATE INDEX IF NOT EXISTS " + idx("_expires_at_idx") + " ON " + t + " (expires_at) WHERE expires_at IS NOT NULL",
+			"CREATE TABLE IF NOT EXISTS " + log + ` (
+    seq        BIGSERIAL    NOT NULL PRIMARY KEY,
+    token_id   VARCHAR(64)  NOT NULL,
+    user_id    VARCHAR(255) NOT NULL,
+    created_at TIMESTAMPTZ  NOT NULL
+)`,
+			"CREATE INDEX IF NOT EXISTS " + idx("_revoked_at_idx") + " ON " + log + " (created_at)",
+			"CREATE TABLE IF NOT EXISTS " + cutoffs + ` (
+    user_id    VARCHAR(255) NOT NULL,
+    not_before TIMESTAMPTZ  NOT NULL, -- Create refuses the user's tokens created earlier
+    CONSTRAINT ` + quote(d, cutoffsName(table)+"_pkey") + ` PRIMARY KEY (user_id)
+)`,
+			"CREATE TABLE IF NOT EXISTS " + imports + ` (
+    digest      BYTEA       NOT NULL, -- SHA-256 of a key Import stored
+    imported_at TIMESTAMPTZ NOT NULL,
+    CONSTRAINT ` + quote(d, importsName(table)+"_pkey") + ` PRIMARY KEY (digest)
+)`,
 		}, triggers: []trigger{
 			{create: "CREATE OR REPLACE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS $$\n" +
 				"BEGIN\n" +
+				"    INSERT INTO " + log + " (token_id, user_id, created_at) VALUES (OLD.id, OLD.user_id, clock_timestamp());\n" +
 				"    PERFORM pg_notify('" + revocationsName(table) + "', json_build_array(OLD.id, OLD.user_id)::text);\n" +
 				"    RETURN NULL;\n" +
 				"END\n" +
@@ -191,6 +291,7 @@ func schema(d Dialect, table string) ddl {
     expires_at     DATETIME(6)    NULL,     -- UTC; NULL: never expires
     last_used_at   DATETIME(6)    NULL,     -- UTC; NULL: never used
     max_expires_at DATETIME(6)    NULL,     -- UTC; NULL: no absolute deadline
+` + policyColumnsDDL(d) + `
     PRIMARY KEY (id),
     UNIQUE KEY digest_key (digest),
     KEY user_id_idx (user_id, created_at),
@@ -203,6 +304,16 @@ func schema(d Dialect, table string) ddl {
     created_at DATETIME(6)     NOT NULL, -- UTC
     PRIMARY KEY (seq),
     KEY created_at_idx (created_at)
+) ENGINE=InnoDB`,
+			"CREATE TABLE IF NOT EXISTS " + cutoffs + ` (
+    user_id    VARBINARY(255) NOT NULL,
+    not_before DATETIME(6)    NOT NULL, -- UTC; Create refuses the user's tokens created earlier
+    PRIMARY KEY (user_id)
+) ENGINE=InnoDB`,
+			"CREATE TABLE IF NOT EXISTS " + imports + ` (
+    digest      VARBINARY(32) NOT NULL, -- SHA-256 of a key Import stored
+    imported_at DATETIME(6)   NOT NULL, -- UTC
+    PRIMARY KEY (digest)
 ) ENGINE=InnoDB`,
 		}, triggers: []trigger{
 			{onDeleteName(table), "CREATE TRIGGER " + quote(d, onDeleteName(table)) + " AFTER DELETE ON " + t + " FOR EACH ROW\n" +
@@ -228,7 +339,8 @@ func schema(d Dialect, table string) ddl {
     created_at     INTEGER NOT NULL, -- Unix microseconds, UTC
     expires_at     INTEGER,          -- Unix microseconds; NULL: never expires
     last_used_at   INTEGER,          -- Unix microseconds; NULL: never used
-    max_expires_at INTEGER           -- Unix microseconds; NULL: no absolute deadline
+    max_expires_at INTEGER,          -- Unix microseconds; NULL: no absolute deadline
+` + policyColumnsDDL(d) + `
 )`,
 			"CREATE INDEX IF NOT EXISTS " + idx("_user_id_idx") + " ON " + t + " (user_id, created_at)",
 			"CREATE INDEX IF NOT EXISTS " + idx("_expires_at_idx") + " ON " + t + " (expires_at) WHERE expires_at IS NOT NULL",
@@ -241,6 +353,14 @@ func schema(d Dialect, table string) ddl {
     created_at INTEGER NOT NULL -- Unix microseconds, UTC
 )`,
 			"CREATE INDEX IF NOT EXISTS " + quote(d, revocationsName(table)+"_created_at_idx") + " ON " + log + " (created_at)",
+			"CREATE TABLE IF NOT EXISTS " + cutoffs + ` (
+    user_id    TEXT    NOT NULL PRIMARY KEY,
+    not_before INTEGER NOT NULL -- Unix microseconds, UTC; Create refuses the user's tokens created earlier
+)`,
+			"CREATE TABLE IF NOT EXISTS " + imports + ` (
+    digest      BLOB    NOT NULL PRIMARY KEY, -- SHA-256 of a key Import stored
+    imported_at INTEGER NOT NULL              -- Unix microseconds, UTC
+)`,
 		}, triggers: []trigger{
 			{create: "CREATE TRIGGER IF NOT EXISTS " + quote(d, onDeleteName(table)) + " AFTER DELETE ON " + t + "\n" +
 				"BEGIN\n    " + insert + ";\nEND"},
@@ -252,255 +372,20 @@ func schema(d Dialect, table string) ddl {
 	return ddl{}
 }
 
-// upgrade returns the statement that adds max_expires_at to a table
-// created before the column existed: CREATE TABLE IF NOT EXISTS leaves such
-// a table as it is. The column goes last, where the CREATE TABLE of Schema
-// puts it too, so that new and upgraded tables are alike.
-func upgrade(d Dialect, table string) string {
-	typ := map[Dialect]string{Postgres: "TIMESTAMPTZ", MySQL: "DATETIME(6) NULL", SQLite: "INTEGER"}[d]
-	return "ALTER TABLE " + quote(d, table) + " ADD COLUMN max_expires_at " + typ
-}
-
-// hasColumnQuery returns the query that counts the table's max_expires_at
-// columns (0 or 1), given the argument hasColumnArg returns. SQLite has
-// none: its PRAGMA table_info, which works on every version, is read
-// instead.
-func hasColumnQuery(d Dialect) string {
-	switch d {
-	case Postgres:
-		// regclass resolves the name through search_path, as the store's
-		// own statements do.
-		return "SELECT COUNT(*) FROM pg_attribute WHERE attrelid = CAST($1 AS text)::regclass" +
-			" AND attname = 'max_expires_at' AND NOT attisdropped"
-	case MySQL:
-		return "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()" +
-			" AND TABLE_NAME = ? AND COLUMN_NAME = 'max_expires_at'"
-	}
-	return ""
-}
-
 // countTriggersQuery returns the query that counts the table's triggers
 // among two names, given the table (quoted on PostgreSQL, for regclass)
-// and the names.
+// and the names; on PostgreSQL, given also the trigger function and the
+// log's name, it adds one if the function writes the log.
 func countTriggersQuery(d Dialect) string {
 	switch d {
 	case Postgres:
-		return "SELECT COUNT(*) FROM pg_trigger WHERE tgrelid = CAST($1 AS text)::regclass AND tgname IN ($2, $3)"
+		// And the trigger function, if it writes the log: one from before
+		// v0.1.0 only notifies, and polling would hear nothing.
+		return "SELECT (SELECT COUNT(*) FROM pg_trigger WHERE tgrelid = CAST($1 AS text)::regclass AND tgname IN ($2, $3))" +
+			" + (SELECT COUNT(*) FROM pg_proc WHERE oid = to_regproc($4) AND strpos(prosrc, $5) > 0)"
 	case MySQL:
 		return "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()" +
 			" AND EVENT_OBJECT_TABLE = ? AND TRIGGER_NAME IN (?, ?)"
 	}
 	return "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND name IN (?, ?)"
-}
-
-// Migrate creates the tokens table, its indexes and the revocation
-// triggers (and on MySQL and SQLite the revocation log) where they do not
-// exist, and adds the max_expires_at column to a table created before it
-// existed. It is idempotent and safe to run from several processes at
-// once:
-//
-//   - PostgreSQL: the DDL runs in one transaction under an advisory lock
-//     derived from the table name (concurrent CREATE … IF NOT EXISTS can
-//     otherwise fail on PostgreSQL's catalog);
-//   - MySQL: CREATE TABLE IF NOT EXISTS, atomic under the server's
-//     metadata lock, then the ALTER TABLE if the column is missing and
-//     each CREATE TRIGGER if the trigger is missing; one that fails
-//     because another process got there first is not an error;
-//   - SQLite: one BEGIN IMMEDIATE transaction, which waits for other
-//     writers (set a busy timeout on the connection; ParseDSN does).
-//
-// The column and the triggers are looked up first and added only when
-// missing, so that Migrate at every start-up takes no exclusive table lock.
-// On MySQL, creating a trigger needs the TRIGGER privilege, and with binary
-// logging on, SUPER or log_bin_trust_function_creators=1.
-//
-// Hosts that manage their schema with a migration tool apply Schema instead
-// and never call Migrate.
-func (s *Store) Migrate(ctx context.Context) error {
-	var err error
-	switch s.dialect {
-	case Postgres:
-		err = s.migratePostgres(ctx)
-	case MySQL:
-		err = s.migrateMySQL(ctx)
-	case SQLite:
-		err = s.migrateSQLite(ctx)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
-	}
-	return nil
-}
-
-// migrateIn runs the DDL in q, a transaction: the tables, the column
-// upgrade, then the triggers, which name the column.
-func (s *Store) migrateIn(ctx context.Context, q querier) error {
-	for _, stmt := range s.q.migrate.tables {
-		if _, err := q.ExecContext(ctx, stmt); err != nil {
-			return err
-		}
-	}
-	if err := s.addMaxExpiresAt(ctx, q); err != nil {
-		return err
-	}
-	for _, tr := range s.q.migrate.triggers {
-		if _, err := q.ExecContext(ctx, tr.create); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// querier is what Migrate needs of a *sql.DB, *sql.Tx or *sql.Conn.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// hasMaxExpiresAt reports whether the table has the max_expires_at column.
-func (s *Store) hasMaxExpiresAt(ctx context.Context, q querier) (bool, error) {
-	if s.dialect != SQLite {
-		arg := s.table
-		if s.dialect == Postgres {
-			arg = quote(Postgres, s.table) // regclass input: a quoted name
-		}
-		var n int
-		err := q.QueryRowContext(ctx, s.q.hasColumn, arg).Scan(&n)
-		return n > 0, err
-	}
-	rows, err := q.QueryContext(ctx, "PRAGMA table_info("+quote(SQLite, s.table)+")")
-	if err != nil {
-		return false, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return false, err
-	}
-	name := slices.Index(cols, "name")
-	if name < 0 {
-		return false, errors.New("PRAGMA table_info returned no name column")
-	}
-	found := false
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return false, err
-		}
-		switch v := vals[name].(type) {
-		case string:
-			found = found || v == "max_expires_at"
-		case []byte:
-			found = found || string(v) == "max_expires_at"
-		}
-	}
-	return found, rows.Err()
-}
-
-// addMaxExpiresAt adds the max_expires_at column if the table lacks it.
-func (s *Store) addMaxExpiresAt(ctx context.Context, q querier) error {
-	has, err := s.hasMaxExpiresAt(ctx, q)
-	if err != nil || has {
-		return err
-	}
-	_, err = q.ExecContext(ctx, s.q.upgrade)
-	return err
-}
-
-// migrateLockKey is the PostgreSQL advisory lock that serialises Migrate
-// for one table.
-func (s *Store) migrateLockKey() int64 {
-	h := fnv.New64a()
-	h.Write([]byte("tokenauth.sqlstore.migrate:" + s.table))
-	return int64(h.Sum64())
-}
-
-func (s *Store) migratePostgres(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }() // a no-op after Commit
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", s.migrateLockKey()); err != nil {
-		return err
-	}
-	if err := s.migrateIn(ctx, tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-// migrateMySQL has no transaction to work in: MySQL commits DDL at once.
-// Two processes may both find the column or a trigger missing; the second
-// ALTER TABLE or CREATE TRIGGER then fails (duplicate column, trigger
-// exists), and what it would have added is there.
-func (s *Store) migrateMySQL(ctx context.Context) error {
-	for _, stmt := range s.q.migrate.tables {
-		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
-			return err
-		}
-	}
-	if err := s.addMaxExpiresAt(ctx, s.db); err != nil {
-		if has, hasErr := s.hasMaxExpiresAt(ctx, s.db); hasErr != nil || !has {
-			return err
-		}
-	}
-	for _, tr := range s.q.migrate.triggers {
-		has, err := s.hasTrigger(ctx, tr.name)
-		if err != nil {
-			return err
-		}
-		if has {
-			continue
-		}
-		if _, err := s.db.ExecContext(ctx, tr.create); err != nil {
-			if has, hasErr := s.hasTrigger(ctx, tr.name); hasErr != nil || !has {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// hasTriggerMySQL counts the triggers of the current database with a name.
-const hasTriggerMySQL = "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = ?"
-
-// hasTrigger reports whether the MySQL trigger exists.
-func (s *Store) hasTrigger(ctx context.Context, name string) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, hasTriggerMySQL, name).Scan(&n)
-	return n > 0, err
-}
-
-// migrateSQLite runs the DDL in a BEGIN IMMEDIATE transaction on one
-// connection: database/sql's BeginTx would start a deferred transaction,
-// which can fail at once, without waiting, when another process writes
-// first.
-func (s *Store) migrateSQLite(ctx context.Context) (err error) {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return err
-	}
-	err = s.migrateIn(ctx, conn)
-	if err == nil {
-		_, err = conn.ExecContext(ctx, "COMMIT")
-		if err == nil {
-			return nil
-		}
-	}
-	if _, rbErr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil {
-		// SQLite may have rolled back already, or the connection may still
-		// be inside the transaction: either way, keep it out of the pool.
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	}
-	return err
 }

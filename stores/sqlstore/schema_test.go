@@ -1,14 +1,10 @@
 package sqlstore_test
 
 import (
-	"context"
-	"errors"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/DATA-DOG/go-sqlmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -26,6 +22,11 @@ func TestSchema(t *testing.T) {
 			"digest         BYTEA        NOT NULL,",
 			"created_at     TIMESTAMPTZ  NOT NULL,",
 			"max_expires_at TIMESTAMPTZ,           -- NULL: no absolute deadline",
+			"personal       BOOLEAN      NOT NULL DEFAULT FALSE, -- a personal access token, not a login's session",
+			"not_before     TIMESTAMPTZ,           -- NULL: valid from creation",
+			"allowed_ips    TEXT,                  -- NULL: anywhere; else the prefixes it works from, comma-separated",
+			"rate_window_ns BIGINT,                -- the rate window, in nanoseconds",
+			"user_agent     VARCHAR(256),          -- that client's User-Agent; NULL: unknown\n    CONSTRAINT",
 			`CONSTRAINT "api_tokens_pkey" PRIMARY KEY (id),`,
 			`CONSTRAINT "api_tokens_digest_key" UNIQUE (digest)`,
 			`CREATE INDEX IF NOT EXISTS "api_tokens_user_id_idx" ON "api_tokens" (user_id, created_at);`,
@@ -44,6 +45,12 @@ func TestSchema(t *testing.T) {
 			"digest         VARBINARY(64)  NOT NULL,",
 			"expires_at     DATETIME(6)    NULL,",
 			"max_expires_at DATETIME(6)    NULL,",
+			"personal       BOOLEAN        NOT NULL DEFAULT FALSE,",
+			"not_before     DATETIME(6)    NULL,     -- UTC; NULL: valid from creation",
+			"denied_ips     TEXT           NULL,",
+			"rate_limit     BIGINT         NULL,",
+			"created_from   VARCHAR(64)    NULL,",
+			"user_agent     VARCHAR(256)   NULL,     -- that client's User-Agent; NULL: unknown\n    PRIMARY KEY (id),",
 			"UNIQUE KEY digest_key (digest),",
 			"KEY user_id_idx (user_id, created_at),",
 			") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;",
@@ -61,7 +68,11 @@ func TestSchema(t *testing.T) {
 			`CREATE TABLE IF NOT EXISTS "api_tokens" (`,
 			"digest         BLOB    NOT NULL UNIQUE,",
 			"created_at     INTEGER NOT NULL, -- Unix microseconds, UTC",
-			"max_expires_at INTEGER           -- Unix microseconds; NULL: no absolute deadline",
+			"max_expires_at INTEGER,          -- Unix microseconds; NULL: no absolute deadline",
+			"personal       INTEGER NOT NULL DEFAULT 0,",
+			"not_before     INTEGER,          -- Unix microseconds; NULL: valid from creation",
+			"rate_window_ns INTEGER,          -- the rate window, in nanoseconds",
+			"user_agent     TEXT              -- that client's User-Agent; NULL: unknown\n);",
 			`CREATE INDEX IF NOT EXISTS "api_tokens_user_id_idx" ON "api_tokens" (user_id, created_at);`,
 			`CREATE TABLE IF NOT EXISTS "api_tokens_revocations" (`,
 			"seq        INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,",
@@ -98,7 +109,7 @@ var upgradeSQL = map[sqlstore.Dialect]string{
 }
 
 // The README shows each dialect's schema as Schema returns it, and the
-// statement that upgrades an older table as Migrate runs it.
+// statements that upgrade older tables as Migrate runs them.
 func TestREADMEShowsTheSchema(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
@@ -107,263 +118,7 @@ func TestREADMEShowsTheSchema(t *testing.T) {
 		require.NoError(t, err)
 		assert.Contains(t, string(readme), "```sql\n"+ddl+"```", "README.md's %s schema is out of date", d)
 		assert.Contains(t, string(readme), "```sql\n"+upgradeSQL[d]+";\n```", "README.md's %s upgrade is out of date", d)
+		assert.Contains(t, string(readme), "```sql\n"+strings.Join(addPolicySQL(d), ";\n")+";\n```", "README.md's %s policy upgrade is out of date", d)
 	}
-}
-
-// statements splits Schema's text into what Migrate executes: the tables
-// and indexes, then the triggers. On MySQL, each trigger's statements are
-// a DROP TRIGGER IF EXISTS, which Migrate never runs, and the CREATE
-// TRIGGER.
-func statements(t *testing.T, d sqlstore.Dialect) (tables, triggers []string) {
-	t.Helper()
-	ddl, err := sqlstore.Schema(d, "")
-	require.NoError(t, err)
-	stmts := strings.Split(strings.TrimSuffix(ddl, ";\n"), ";\n\n")
-	first := map[sqlstore.Dialect]string{
-		sqlstore.Postgres: "CREATE OR REPLACE FUNCTION ",
-		sqlstore.MySQL:    "DROP TRIGGER IF EXISTS ",
-		sqlstore.SQLite:   "CREATE TRIGGER IF NOT EXISTS ",
-	}[d]
-	i := slices.IndexFunc(stmts, func(s string) bool { return strings.HasPrefix(s, first) })
-	require.Positive(t, i, "Schema has triggers after its tables")
-	return stmts[:i], stmts[i:]
-}
-
-// The queries with which Migrate looks for max_expires_at.
-const (
-	hasColumnPG = "SELECT COUNT(*) FROM pg_attribute WHERE attrelid = CAST($1 AS text)::regclass" +
-		" AND attname = 'max_expires_at' AND NOT attisdropped"
-	hasColumnMySQL = "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()" +
-		" AND TABLE_NAME = ? AND COLUMN_NAME = 'max_expires_at'"
-	tableInfoSQLite = `PRAGMA table_info("tokenauth_tokens")`
-	hasTriggerMySQL = "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = ?"
-)
-
-// count is a COUNT(*) result.
-func count(n int) *sqlmock.Rows { return sqlmock.NewRows([]string{"count"}).AddRow(n) }
-
-// tableInfo is PRAGMA table_info's result for a table with the given
-// columns.
-func tableInfo(columns ...string) *sqlmock.Rows {
-	rows := sqlmock.NewRows([]string{"cid", "name", "type", "notnull", "dflt_value", "pk"})
-	for i, c := range columns {
-		rows.AddRow(i, c, "INTEGER", 0, nil, 0)
-	}
-	return rows
-}
-
-var (
-	oldColumns = strings.Split("id, user_id, name, scopes, digest, created_at, expires_at, last_used_at", ", ")
-	newColumns = append(slices.Clone(oldColumns), "max_expires_at")
-)
-
-func TestMigrateStatements(t *testing.T) {
-	ctx := context.Background()
-	exec := func(mock sqlmock.Sqlmock, stmts ...string) {
-		for _, stmt := range stmts {
-			mock.ExpectExec(stmt).WillReturnResult(sqlmock.NewResult(0, 0))
-		}
-	}
-
-	pgTables, pgTriggers := statements(t, sqlstore.Postgres)
-	require.Len(t, pgTables, 3)
-	require.Len(t, pgTriggers, 2)
-	for _, tc := range []struct {
-		name  string
-		found int
-	}{{"postgres: column present", 1}, {"postgres: column added", 0}} {
-		t.Run(tc.name+", in one transaction under an advisory lock", func(t *testing.T) {
-			s, mock := newMock(t, sqlstore.Postgres)
-			mock.ExpectBegin()
-			mock.ExpectExec("SELECT pg_advisory_xact_lock($1)").WithArgs(sqlmock.AnyArg()).WillReturnResult(sqlmock.NewResult(0, 0))
-			exec(mock, pgTables...)
-			mock.ExpectQuery(hasColumnPG).WithArgs(`"tokenauth_tokens"`).WillReturnRows(count(tc.found))
-			if tc.found == 0 {
-				exec(mock, upgradeSQL[sqlstore.Postgres])
-			}
-			exec(mock, pgTriggers...) // after the column, which they name
-			mock.ExpectCommit()
-			require.NoError(t, s.Migrate(ctx))
-		})
-	}
-	t.Run("postgres: failure rolls back", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.Postgres)
-		mock.ExpectBegin()
-		mock.ExpectExec("SELECT pg_advisory_xact_lock($1)").WithArgs(sqlmock.AnyArg()).WillReturnError(errDown)
-		mock.ExpectRollback()
-		err := s.Migrate(ctx)
-		assert.ErrorIs(t, err, errDown)
-		assert.True(t, strings.HasPrefix(err.Error(), "sqlstore: migrate: "))
-	})
-	t.Run("postgres: a failed column lookup rolls back", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.Postgres)
-		mock.ExpectBegin()
-		mock.ExpectExec("SELECT pg_advisory_xact_lock($1)").WithArgs(sqlmock.AnyArg()).WillReturnResult(sqlmock.NewResult(0, 0))
-		exec(mock, pgTables...)
-		mock.ExpectQuery(hasColumnPG).WithArgs(`"tokenauth_tokens"`).WillReturnError(errDown)
-		mock.ExpectRollback()
-		assert.ErrorIs(t, s.Migrate(ctx), errDown)
-	})
-	t.Run("postgres: a failed trigger rolls back", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.Postgres)
-		mock.ExpectBegin()
-		mock.ExpectExec("SELECT pg_advisory_xact_lock($1)").WithArgs(sqlmock.AnyArg()).WillReturnResult(sqlmock.NewResult(0, 0))
-		exec(mock, pgTables...)
-		mock.ExpectQuery(hasColumnPG).WithArgs(`"tokenauth_tokens"`).WillReturnRows(count(1))
-		exec(mock, pgTriggers[0])
-		mock.ExpectExec(pgTriggers[1]).WillReturnError(errDown)
-		mock.ExpectRollback()
-		assert.ErrorIs(t, s.Migrate(ctx), errDown)
-	})
-
-	myTables, myTriggers := statements(t, sqlstore.MySQL)
-	require.Len(t, myTables, 2)
-	require.Len(t, myTriggers, 4)
-	onDelete, onExpire := myTriggers[1], myTriggers[3]
-	require.Equal(t, "DROP TRIGGER IF EXISTS `tokenauth_tokens_on_delete`", myTriggers[0])
-	require.Equal(t, "DROP TRIGGER IF EXISTS `tokenauth_tokens_on_expire`", myTriggers[2])
-	triggersPresent := func(mock sqlmock.Sqlmock) {
-		mock.ExpectQuery(hasTriggerMySQL).WithArgs("tokenauth_tokens_on_delete").WillReturnRows(count(1))
-		mock.ExpectQuery(hasTriggerMySQL).WithArgs("tokenauth_tokens_on_expire").WillReturnRows(count(1))
-	}
-	errDuplicate := errors.New("Error 1060 (42S21): Duplicate column name 'max_expires_at'")
-	errTriggerExists := errors.New("Error 1359 (HY000): Trigger already exists")
-	for _, tc := range []struct {
-		name    string
-		expect  func(mock sqlmock.Sqlmock)
-		wantErr error
-	}{
-		{"column and triggers present", func(mock sqlmock.Sqlmock) {
-			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(1))
-			triggersPresent(mock)
-		}, nil},
-		{"column added", func(mock sqlmock.Sqlmock) {
-			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(0))
-			exec(mock, upgradeSQL[sqlstore.MySQL])
-			triggersPresent(mock)
-		}, nil},
-		{"column added meanwhile by another process", func(mock sqlmock.Sqlmock) {
-			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(0))
-			mock.ExpectExec(upgradeSQL[sqlstore.MySQL]).WillReturnError(errDuplicate)
-			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(1))
-			triggersPresent(mock)
-		}, nil},
-		{"ALTER TABLE fails", func(mock sqlmock.Sqlmock) {
-			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(0))
-			mock.ExpectExec(upgradeSQL[sqlstore.MySQL]).WillReturnError(errDown)
-			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(0))
-		}, errDown},
-		{"column lookup fails", func(mock sqlmock.Sqlmock) {
-			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnError(errDown)
-			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnError(errDown)
-		}, errDown},
-		{"triggers created", func(mock sqlmock.Sqlmock) {
-			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(1))
-			mock.ExpectQuery(hasTriggerMySQL).WithArgs("tokenauth_tokens_on_delete").WillReturnRows(count(0))
-			exec(mock, onDelete)
-			mock.ExpectQuery(hasTriggerMySQL).WithArgs("tokenauth_tokens_on_expire").WillReturnRows(count(0))
-			exec(mock, onExpire)
-		}, nil},
-		{"trigger created meanwhile by another process", func(mock sqlmock.Sqlmock) {
-			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(1))
-			mock.ExpectQuery(hasTriggerMySQL).WithArgs("tokenauth_tokens_on_delete").WillReturnRows(count(0))
-			mock.ExpectExec(onDelete).WillReturnError(errTriggerExists)
-			mock.ExpectQuery(hasTriggerMySQL).WithArgs("tokenauth_tokens_on_delete").WillReturnRows(count(1))
-			mock.ExpectQuery(hasTriggerMySQL).WithArgs("tokenauth_tokens_on_expire").WillReturnRows(count(1))
-		}, nil},
-		{"CREATE TRIGGER fails", func(mock sqlmock.Sqlmock) {
-			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(1))
-			mock.ExpectQuery(hasTriggerMySQL).WithArgs("tokenauth_tokens_on_delete").WillReturnRows(count(0))
-			mock.ExpectExec(onDelete).WillReturnError(errDown)
-			mock.ExpectQuery(hasTriggerMySQL).WithArgs("tokenauth_tokens_on_delete").WillReturnRows(count(0))
-		}, errDown},
-		{"trigger lookup fails", func(mock sqlmock.Sqlmock) {
-			mock.ExpectQuery(hasColumnMySQL).WithArgs("tokenauth_tokens").WillReturnRows(count(1))
-			mock.ExpectQuery(hasTriggerMySQL).WithArgs("tokenauth_tokens_on_delete").WillReturnError(errDown)
-		}, errDown},
-	} {
-		t.Run("mysql: CREATE TABLE, then "+tc.name, func(t *testing.T) {
-			s, mock := newMock(t, sqlstore.MySQL)
-			exec(mock, myTables...)
-			tc.expect(mock)
-			checkErr(t, s.Migrate(ctx), tc.wantErr)
-		})
-	}
-	t.Run("mysql: CREATE TABLE fails", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.MySQL)
-		mock.ExpectExec(myTables[0]).WillReturnError(errDown)
-		checkErr(t, s.Migrate(ctx), errDown)
-	})
-
-	liteTables, liteTriggers := statements(t, sqlstore.SQLite)
-	require.Len(t, liteTables, 5)
-	require.Len(t, liteTriggers, 2)
-	for _, tc := range []struct {
-		name    string
-		columns []string
-	}{{"sqlite: column present", newColumns}, {"sqlite: column added", oldColumns}} {
-		t.Run(tc.name+", in BEGIN IMMEDIATE", func(t *testing.T) {
-			s, mock := newMock(t, sqlstore.SQLite)
-			exec(mock, "BEGIN IMMEDIATE")
-			exec(mock, liteTables...)
-			mock.ExpectQuery(tableInfoSQLite).WillReturnRows(tableInfo(tc.columns...))
-			if !slices.Contains(tc.columns, "max_expires_at") {
-				exec(mock, upgradeSQL[sqlstore.SQLite])
-			}
-			exec(mock, liteTriggers...)
-			exec(mock, "COMMIT")
-			require.NoError(t, s.Migrate(ctx))
-		})
-	}
-	t.Run("sqlite: failure rolls back", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.SQLite)
-		exec(mock, "BEGIN IMMEDIATE", liteTables[0])
-		mock.ExpectExec(liteTables[1]).WillReturnError(errDown)
-		exec(mock, "ROLLBACK")
-		assert.ErrorIs(t, s.Migrate(ctx), errDown)
-	})
-	for _, tc := range []struct {
-		name   string
-		expect func(mock sqlmock.Sqlmock)
-	}{
-		{"table_info fails", func(mock sqlmock.Sqlmock) {
-			mock.ExpectQuery(tableInfoSQLite).WillReturnError(errDown)
-		}},
-		{"table_info row fails", func(mock sqlmock.Sqlmock) {
-			mock.ExpectQuery(tableInfoSQLite).WillReturnRows(tableInfo(oldColumns...).RowError(2, errDown))
-		}},
-		{"ALTER TABLE fails", func(mock sqlmock.Sqlmock) {
-			mock.ExpectQuery(tableInfoSQLite).WillReturnRows(tableInfo(oldColumns...))
-			mock.ExpectExec(upgradeSQL[sqlstore.SQLite]).WillReturnError(errDown)
-		}},
-		{"CREATE TRIGGER fails", func(mock sqlmock.Sqlmock) {
-			mock.ExpectQuery(tableInfoSQLite).WillReturnRows(tableInfo(newColumns...))
-			mock.ExpectExec(liteTriggers[0]).WillReturnError(errDown)
-		}},
-	} {
-		t.Run("sqlite: "+tc.name+" rolls back", func(t *testing.T) {
-			s, mock := newMock(t, sqlstore.SQLite)
-			exec(mock, "BEGIN IMMEDIATE")
-			exec(mock, liteTables...)
-			tc.expect(mock)
-			exec(mock, "ROLLBACK")
-			assert.ErrorIs(t, s.Migrate(ctx), errDown)
-		})
-	}
-	t.Run("sqlite: failed commit and rollback", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.SQLite)
-		exec(mock, "BEGIN IMMEDIATE")
-		exec(mock, liteTables...)
-		mock.ExpectQuery(tableInfoSQLite).WillReturnRows(tableInfo(newColumns...))
-		exec(mock, liteTriggers...)
-		busy := &codeError{5}
-		mock.ExpectExec("COMMIT").WillReturnError(busy)
-		mock.ExpectExec("ROLLBACK").WillReturnError(errDown)
-		assert.ErrorIs(t, s.Migrate(ctx), busy)
-	})
-	t.Run("sqlite: a busy database is an error", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.SQLite)
-		mock.ExpectExec("BEGIN IMMEDIATE").WillReturnError(&codeError{5})
-		assert.Error(t, s.Migrate(ctx))
-	})
+	assert.Contains(t, string(readme), "```sql\n"+backfillSQL[sqlstore.Postgres]+";\n```", "README.md's backfill is out of date")
 }

@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,13 +50,18 @@ func (d Dialect) valid() bool { return d >= Postgres && d <= SQLite }
 // DefaultTable is the table name used when Options.Table is empty.
 const DefaultTable = "tokenauth_tokens"
 
-// DefaultPollInterval is how often Watch reads the revocation log on MySQL
-// and SQLite when Options.PollInterval is zero.
+// DefaultPollInterval is how often Watch reads the revocation log when
+// Options.PollInterval is zero.
 const DefaultPollInterval = 250 * time.Millisecond
 
-// minPollInterval keeps a mistyped PollInterval from turning Watch into a
-// busy loop.
-const minPollInterval = 10 * time.Millisecond
+// Bounds of PollInterval: the lower keeps a mistyped one from turning
+// Watch into a busy loop; the upper is the Watcher contract's, which has
+// alive called at least once a second (a cache takes itself to be
+// unwatched 3 s after the last).
+const (
+	minPollInterval = 10 * time.Millisecond
+	maxPollInterval = time.Second
+)
 
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
@@ -65,18 +72,22 @@ type Options struct {
 	Table string
 
 	// Listener receives PostgreSQL's notifications for Watch, on a
-	// connection of its own: package
+	// connection of its own, so that revocations arrive within
+	// milliseconds instead of a poll interval: package
 	// github.com/go-tokenauth/tokenauth/stores/sqlstore/pglisten provides
-	// one over pgx. Without it, Watch on PostgreSQL returns an error
-	// wrapping errors.ErrUnsupported at once. Not used on MySQL and
-	// SQLite, where Watch polls the revocation log through the *sql.DB.
+	// one over pgx. Without it, Watch polls the revocation log through
+	// the *sql.DB, as it does on MySQL and SQLite, where it is not used.
 	Listener Listener
 
-	// PollInterval is how often Watch reads the revocation log on MySQL
-	// and SQLite: a revocation reaches every watcher within PollInterval
-	// plus one query. Zero means DefaultPollInterval; otherwise at least
-	// 10 ms.
+	// PollInterval is how often Watch reads the revocation log, on every
+	// dialect but PostgreSQL with a Listener: a revocation reaches every
+	// watcher within PollInterval plus one query. Zero means
+	// DefaultPollInterval; otherwise 10 ms to 1 s.
 	PollInterval time.Duration
+
+	// Logger receives what an operator must know: Migrate's changes to
+	// stored tokens. Default slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is a tokenauth.Store over a *sql.DB. It is safe for concurrent use.
@@ -89,6 +100,14 @@ type Store struct {
 
 	listener Listener      // PostgreSQL's notifications, for Watch
 	poll     time.Duration // how often Watch polls the revocation log
+	log      *slog.Logger
+
+	// listenFailed is set once the Listener has failed with an error
+	// wrapping errors.ErrUnsupported: Watch polls from then on.
+	listenFailed atomic.Bool
+	// nextPrune is when, in Unix nanoseconds, a revocation made through
+	// this Store next prunes the revocation log (see maybePrune).
+	nextPrune atomic.Int64
 
 	// findStmt is Find's statement on SQLite, prepared on first use and
 	// kept until the *sql.DB is closed: SQLite has no statement cache, and
@@ -121,24 +140,28 @@ func (s *Store) lockWrite(ctx context.Context) (func(), error) {
 	}
 }
 
-var (
-	_ tokenauth.Store          = (*Store)(nil)
-	_ tokenauth.ExpiredDeleter = (*Store)(nil)
-	_ tokenauth.Expirer        = (*Store)(nil)
-	_ tokenauth.BatchToucher   = (*Store)(nil)
-	_ tokenauth.Watcher        = (*Store)(nil)
-)
+var _ tokenauth.Store = (*Store)(nil)
 
 // queries holds every statement, built once by New.
 type queries struct {
-	create, find, delete, deleteUser, list, touch, exists, deleteExpired, expire string
-	migrate                                                                      ddl
-	upgrade, hasColumn, countTriggers                                            string
-	// The revocation log's, on MySQL and SQLite.
+	create, find, delete, list, exists, deleteExpired, expire string
+	// The cut-offs': Create's look-up, DeleteUser's upsert, and its
+	// DELETE without keep (cutoff.go builds the one with keep).
+	cutoff, raiseCutoff, deleteUser string
+	migrate                         ddl
+	columns, countTriggers          string
+	// Import's ledger.
+	recordImport, unrecordImport string
+	// Migrate's upgrade from before v0.1.0, and MigrateReport's count.
+	lacksTable, backfill, countNeverExpire string
+	// The revocation log's.
 	logTail, logPoll, logPruneBounds, logPrune string
 }
 
-const columns = "id, user_id, name, scopes, digest, created_at, expires_at, last_used_at, max_expires_at"
+// columns are the tokens table's, in the order of Schema, Create and
+// scanToken: the record, then the per-token policy.
+const columns = "id, user_id, name, scopes, digest, created_at, expires_at, last_used_at, max_expires_at, " +
+	"personal, not_before, allowed_ips, denied_ips, rate_limit, rate_window_ns, created_from, user_agent"
 
 // New returns a Store for the table opts.Table in db, whose SQL flavour is
 // d. It does not touch the database: call Migrate, or apply Schema with
@@ -161,13 +184,14 @@ func New(db *sql.DB, d Dialect, opts Options) (*Store, error) {
 	switch {
 	case poll == 0:
 		poll = DefaultPollInterval
-	case poll < minPollInterval:
-		return nil, invalidOptions(fmt.Sprintf("PollInterval %v is below %v", poll, minPollInterval))
+	case poll < minPollInterval || poll > maxPollInterval:
+		return nil, invalidOptions(fmt.Sprintf("PollInterval %v is outside %v to %v", poll, minPollInterval, maxPollInterval))
 	}
-	s := &Store{db: db, dialect: d, table: table, q: buildQueries(d, table), listener: opts.Listener, poll: poll}
+	s := &Store{db: db, dialect: d, table: table, q: buildQueries(d, table), listener: opts.Listener, poll: poll, log: cmp.Or(opts.Logger, slog.Default())}
 	if d == SQLite {
 		s.writeSem = make(chan struct{}, 1)
 	}
+	s.nextPrune.Store(time.Now().Add(pruneEvery).UnixNano())
 	return s, nil
 }
 
@@ -183,55 +207,46 @@ func invalidOptions(msg string) error {
 
 func buildQueries(d Dialect, table string) queries {
 	t := quote(d, table)
-	// greatest and ts make Touch's comparisons temporal on every dialect:
-	// the MySQL driver sends times as strings.
-	greatest, ts, orderID := "GREATEST", "?", "id"
+	// ts makes comparisons temporal on every dialect: the MySQL driver
+	// sends times as strings.
+	ts, orderID := "?", "id"
 	switch d {
 	case MySQL:
 		ts = "CAST(? AS DATETIME(6))"
-	case SQLite:
-		greatest = "MAX"
 	case Postgres:
 		orderID = `id COLLATE "C"` // byte order, as on the other dialects
 	}
 	q := queries{
-		create:     "INSERT INTO " + t + " (" + columns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		find:       "SELECT " + columns + " FROM " + t + " WHERE digest = ?",
-		delete:     "DELETE FROM " + t + " WHERE id = ?",
-		deleteUser: "DELETE FROM " + t + " WHERE user_id = ?",
-		list:       "SELECT " + columns + " FROM " + t + " WHERE user_id = ? ORDER BY created_at, " + orderID,
-		// A NULL argument leaves a column alone; MySQL's and SQLite's
-		// GREATEST/MAX return NULL when any argument is NULL, PostgreSQL's
-		// ignores them; the COALESCEs make all three behave alike. The
-		// requested expiry is capped at max_expires_at with a CASE rather
-		// than LEAST/MIN, whose NULLs differ alike: the CASE gives NULL for
-		// a NULL argument on every dialect (PostgreSQL's LEAST would give
-		// the cap), and the argument when there is no cap.
-		touch: "UPDATE " + t + " SET" +
-			" last_used_at = COALESCE(" + greatest + "(last_used_at, " + ts + "), last_used_at, " + ts + ")," +
-			" expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(" + greatest + "(expires_at," +
-			" CASE WHEN max_expires_at < " + ts + " THEN max_expires_at ELSE " + ts + " END), expires_at) END" +
-			" WHERE id = ?",
+		create: "INSERT INTO " + t + " (" + columns + ") VALUES (?" + strings.Repeat(", ?", strings.Count(columns, ",")) + ")",
+		find:   "SELECT " + columns + " FROM " + t + " WHERE digest = ?",
+		delete: "DELETE FROM " + t + " WHERE id = ?",
+		list:   "SELECT " + columns + " FROM " + t + " WHERE user_id = ? ORDER BY created_at, " + orderID,
 		// Where a column is NULL (never) or later than the argument, the
 		// argument; otherwise the column.
 		expire: "UPDATE " + t + " SET" +
 			" expires_at = CASE WHEN expires_at IS NULL OR expires_at > " + ts + " THEN " + ts + " ELSE expires_at END," +
 			" max_expires_at = CASE WHEN max_expires_at IS NULL OR max_expires_at > " + ts + " THEN " + ts + " ELSE max_expires_at END" +
 			" WHERE id = ?",
-		exists:        "SELECT 1 FROM " + t + " WHERE id = ?",
-		deleteExpired: "DELETE FROM " + t + " WHERE expires_at <= ?",
-		migrate:       schema(d, table),
-		upgrade:       upgrade(d, table),
-		hasColumn:     hasColumnQuery(d),
-		countTriggers: countTriggersQuery(d),
+		exists:           "SELECT 1 FROM " + t + " WHERE id = ?",
+		deleteExpired:    "DELETE FROM " + t + " WHERE expires_at <= ?",
+		migrate:          schema(d, table),
+		cutoff:           "SELECT 1 FROM " + quote(d, cutoffsName(table)) + " WHERE user_id = ? AND not_before > " + ts,
+		raiseCutoff:      raiseCutoffQuery(d, table),
+		deleteUser:       "DELETE FROM " + t + " WHERE user_id = ?",
+		lacksTable:       lacksTableQuery(d),
+		recordImport:     "INSERT INTO " + quote(d, importsName(table)) + " (digest, imported_at) VALUES (?, ?)",
+		unrecordImport:   "DELETE FROM " + quote(d, importsName(table)) + " WHERE digest = ?",
+		backfill:         backfillQuery(d, table),
+		countNeverExpire: "SELECT COUNT(*) FROM " + t + " WHERE expires_at IS NULL",
+		columns:          columnsQuery(d),
+		countTriggers:    countTriggersQuery(d),
 	}
 	if d == Postgres {
-		for _, p := range []*string{&q.create, &q.find, &q.delete, &q.deleteUser, &q.list, &q.touch, &q.exists, &q.deleteExpired, &q.expire} {
+		for _, p := range []*string{&q.create, &q.find, &q.delete, &q.deleteUser, &q.list, &q.exists, &q.deleteExpired, &q.expire, &q.cutoff, &q.raiseCutoff, &q.recordImport, &q.unrecordImport} {
 			*p = numberPlaceholders(*p)
 		}
-	} else {
-		q.logTail, q.logPoll, q.logPruneBounds, q.logPrune = logQueries(d, table)
 	}
+	q.logTail, q.logPoll, q.logPruneBounds, q.logPrune = logQueries(d, table)
 	return q
 }
 
@@ -270,25 +285,70 @@ func (s *Store) atOrNull(t time.Time) any {
 	return s.at(t)
 }
 
-// Create implements tokenauth.Store. It returns tokenauth.ErrExists for a
-// duplicate ID or digest, and an error wrapping ErrInvalidRecord for a
-// record the schema cannot hold.
+// Create implements tokenauth.Store: an INSERT, then a look-up of the
+// user's cut-off (see cutoff.go). It returns tokenauth.ErrExists for a
+// duplicate ID or digest, tokenauth.ErrRevoked, storing nothing, for a
+// token created before its user's cut-off, and an error wrapping
+// ErrInvalidRecord for a record the schema cannot hold.
 func (s *Store) Create(ctx context.Context, t *tokenauth.Token) error {
 	if err := checkRecord(t); err != nil {
 		return err
 	}
-	scopes, err := encodeScopes(t.Scopes)
+	args, err := s.row(t)
 	if err != nil {
 		return err
 	}
+	if err := s.insert(ctx, args); err != nil {
+		return err
+	}
+	return s.checkCutoff(ctx, t)
+}
+
+// row returns the values of t's row, in the order of columns. A policy
+// left unset is NULL, as in rows written before its column existed.
+func (s *Store) row(t *tokenauth.Token) ([]any, error) {
+	scopes, err := encodeScopes(t.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	allowed, err := encodePrefixes(t.AllowedIPs)
+	if err != nil {
+		return nil, err
+	}
+	denied, err := encodePrefixes(t.DeniedIPs)
+	if err != nil {
+		return nil, err
+	}
+	return []any{
+		t.ID, t.UserID, t.Name, scopes, t.Digest,
+		s.at(t.CreatedAt), s.atOrNull(t.ExpiresAt), s.atOrNull(t.LastUsedAt), s.atOrNull(t.MaxExpiresAt),
+		t.Personal, s.atOrNull(t.NotBefore), allowed, denied,
+		intOrNull(int64(t.RateLimit)), intOrNull(int64(t.RateWindow)), textOrNull(t.CreatedFrom), textOrNull(t.UserAgent),
+	}, nil
+}
+
+func intOrNull(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+func textOrNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// insert writes a row.
+func (s *Store) insert(ctx context.Context, args []any) error {
 	unlock, err := s.lockWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create: %w", err)
 	}
 	defer unlock()
-	_, err = s.db.ExecContext(ctx, s.q.create,
-		t.ID, t.UserID, t.Name, scopes, t.Digest,
-		s.at(t.CreatedAt), s.atOrNull(t.ExpiresAt), s.atOrNull(t.LastUsedAt), s.atOrNull(t.MaxExpiresAt))
+	_, err = s.db.ExecContext(ctx, s.q.create, args...)
 	switch {
 	case err == nil:
 		return nil
@@ -350,37 +410,26 @@ func (s *Store) prepareFind(ctx context.Context) (*sql.Stmt, error) {
 
 // Delete implements tokenauth.Store.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	unlock, err := s.lockWrite(ctx)
+	n, err := s.deleteWhere(ctx, "delete", s.q.delete, id)
 	if err != nil {
-		return fmt.Errorf("sqlstore: delete: %w", err)
-	}
-	defer unlock()
-	res, err := s.db.ExecContext(ctx, s.q.delete, id)
-	if err != nil {
-		return fmt.Errorf("sqlstore: delete: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlstore: delete: %w", err)
+		return err
 	}
 	if n == 0 {
 		return tokenauth.ErrNotFound
 	}
+	s.maybePrune(ctx)
 	return nil
 }
 
-// DeleteUser implements tokenauth.Store with one DELETE.
-func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
-	return s.deleteWhere(ctx, "delete user", s.q.deleteUser, userID)
-}
-
-// DeleteExpired implements tokenauth.ExpiredDeleter with one DELETE that
-// uses the expires_at index: run it from a periodic job. On MySQL and
-// SQLite it then prunes the revocation log of rows older than an hour,
-// which Watch does too: without either the log keeps a row per revocation.
+// DeleteExpired deletes the tokens that expired before before, with one
+// DELETE that uses the expires_at index, and returns how many: run it from
+// a periodic job (the CLI's purge-expired does). Expired tokens are
+// refused anyway; purging keeps the table small. It then prunes the
+// revocation log of rows older than an hour, as Watch and the revoking
+// methods do every five minutes.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
 	n, err := s.deleteWhere(ctx, "delete expired", s.q.deleteExpired, s.at(before))
-	if err != nil || s.q.logPrune == "" {
+	if err != nil {
 		return n, err
 	}
 	if err := s.pruneLog(ctx); err != nil {
@@ -389,13 +438,19 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 	return n, nil
 }
 
-func (s *Store) deleteWhere(ctx context.Context, op, query string, arg any) (int, error) {
+func (s *Store) deleteWhere(ctx context.Context, op, query string, args ...any) (int, error) {
 	unlock, err := s.lockWrite(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	defer unlock()
-	res, err := s.db.ExecContext(ctx, query, arg)
+	// A deadlock with a concurrent DeleteUser rolled the statement back:
+	// it is run again rather than turned into an outage.
+	var res sql.Result
+	err = s.retry(func() (err error) {
+		res, err = s.db.ExecContext(ctx, query, args...)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
@@ -426,52 +481,4 @@ func (s *Store) List(ctx context.Context, userID string) ([]*tokenauth.Token, er
 		return nil, fmt.Errorf("sqlstore: list: %w", err)
 	}
 	return out, nil
-}
-
-// Touch implements tokenauth.Store with one UPDATE that never moves
-// LastUsedAt or ExpiresAt backwards, never moves ExpiresAt past the stored
-// MaxExpiresAt, and never gives an expiry to a token without one.
-//
-// MySQL reports the rows an UPDATE changed rather than those it matched,
-// so there a Touch that changes nothing (an older use recorded after a
-// newer one) is followed by a primary-key lookup that tells it from a
-// missing token.
-func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
-	used, exp := s.atOrNull(lastUsed), s.atOrNull(expiresAt)
-	unlock, err := s.lockWrite(ctx)
-	if err != nil {
-		return fmt.Errorf("sqlstore: touch: %w", err)
-	}
-	defer unlock()
-	res, err := s.db.ExecContext(ctx, s.q.touch, used, used, exp, exp, id)
-	if err != nil {
-		return fmt.Errorf("sqlstore: touch: %w", err)
-	}
-	return s.updated(ctx, "touch", res, id)
-}
-
-// updated turns the result of an UPDATE of the token with the given ID
-// into nil or ErrNotFound. MySQL reports the rows an UPDATE changed rather
-// than those it matched, so there an UPDATE that changed nothing is
-// followed by a primary-key lookup that tells it from a missing token.
-func (s *Store) updated(ctx context.Context, op string, res sql.Result, id string) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlstore: %s: %w", op, err)
-	}
-	if n > 0 {
-		return nil
-	}
-	if s.dialect != MySQL {
-		return tokenauth.ErrNotFound
-	}
-	var one int
-	err = s.db.QueryRowContext(ctx, s.q.exists, id).Scan(&one)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, sql.ErrNoRows):
-		return tokenauth.ErrNotFound
-	}
-	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }

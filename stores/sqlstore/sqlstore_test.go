@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,14 +21,25 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 )
+
+// A cache in front of the store hears its revocations.
+var _ cachestore.Watcher = (*sqlstore.Store)(nil)
 
 // Unit tests: the exact statements and arguments each method sends, and
 // how results and driver errors map to the Store contract. Integration
 // tests run the same code against real servers.
 
-const cols = "id, user_id, name, scopes, digest, created_at, expires_at, last_used_at, max_expires_at"
+const cols = "id, user_id, name, scopes, digest, created_at, expires_at, last_used_at, max_expires_at, " +
+	"personal, not_before, allowed_ips, denied_ips, rate_limit, rate_window_ns, created_from, user_agent"
+
+// noPolicy completes the values of a row, or of Create's arguments, with
+// those of a token without policy: personal false, the rest NULL.
+func noPolicy(record ...driver.Value) []driver.Value {
+	return append(record, false, nil, nil, nil, nil, nil, nil, nil)
+}
 
 var (
 	t0      = time.Date(2026, 3, 14, 15, 9, 26, 535897000, time.UTC)
@@ -51,9 +65,22 @@ func newMock(t *testing.T, d sqlstore.Dialect) (*sqlstore.Store, sqlmock.Sqlmock
 
 // insertSQL is Create's statement on each dialect.
 var insertSQL = map[sqlstore.Dialect]string{
-	sqlstore.Postgres: `INSERT INTO "tokenauth_tokens" (` + cols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-	sqlstore.MySQL:    "INSERT INTO `tokenauth_tokens` (" + cols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	sqlstore.SQLite:   `INSERT INTO "tokenauth_tokens" (` + cols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	sqlstore.Postgres: `INSERT INTO "tokenauth_tokens" (` + cols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+	sqlstore.MySQL:    "INSERT INTO `tokenauth_tokens` (" + cols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	sqlstore.SQLite:   `INSERT INTO "tokenauth_tokens" (` + cols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+}
+
+// cutoffSQL is Create's look-up of the user's cut-off, after its INSERT.
+var cutoffSQL = map[sqlstore.Dialect]string{
+	sqlstore.Postgres: `SELECT 1 FROM "tokenauth_tokens_cutoffs" WHERE user_id = $1 AND not_before > $2`,
+	sqlstore.MySQL:    "SELECT 1 FROM `tokenauth_tokens_cutoffs` WHERE user_id = ? AND not_before > CAST(? AS DATETIME(6))",
+	sqlstore.SQLite:   `SELECT 1 FROM "tokenauth_tokens_cutoffs" WHERE user_id = ? AND not_before > ?`,
+}
+
+// expectNoCutoff expects Create's look-up of user's cut-off for a token
+// created at created, which finds none later.
+func expectNoCutoff(mock sqlmock.Sqlmock, d sqlstore.Dialect, user string, created time.Time) *sqlmock.ExpectedQuery {
+	return mock.ExpectQuery(cutoffSQL[d]).WithArgs(user, at(d, created)).WillReturnRows(sqlmock.NewRows([]string{"1"}))
 }
 
 func tokenRow() *sqlmock.Rows {
@@ -130,15 +157,17 @@ func TestCreate(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.Postgres)
 		mock.ExpectExec(insertSQL[sqlstore.Postgres]).
-			WithArgs("id-1", "user-1", "laptop", `["read","say \"hi\""]`, digest, t0, t0.Add(time.Hour), nil, t0.Add(24*time.Hour)).
+			WithArgs(noPolicy("id-1", "user-1", "laptop", `["read","say \"hi\""]`, digest, t0, t0.Add(time.Hour), nil, t0.Add(24*time.Hour))...).
 			WillReturnResult(sqlmock.NewResult(0, 1))
+		expectNoCutoff(mock, sqlstore.Postgres, "user-1", t0)
 		require.NoError(t, s.Create(context.Background(), tok))
 	})
 	t.Run("mysql", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.MySQL)
 		mock.ExpectExec(insertSQL[sqlstore.MySQL]).
-			WithArgs("id-1", "user-1", "laptop", `["read","say \"hi\""]`, digest, t0, t0.Add(time.Hour), nil, t0.Add(24*time.Hour)).
+			WithArgs(noPolicy("id-1", "user-1", "laptop", `["read","say \"hi\""]`, digest, t0, t0.Add(time.Hour), nil, t0.Add(24*time.Hour))...).
 			WillReturnResult(sqlmock.NewResult(0, 1))
+		expectNoCutoff(mock, sqlstore.MySQL, "user-1", t0)
 		require.NoError(t, s.Create(context.Background(), tok))
 	})
 	t.Run("sqlite stores Unix microseconds and no scopes as []", func(t *testing.T) {
@@ -146,8 +175,9 @@ func TestCreate(t *testing.T) {
 		bare := tok.Clone()
 		bare.Scopes, bare.ExpiresAt, bare.LastUsedAt, bare.MaxExpiresAt = nil, time.Time{}, t0.Add(time.Minute), time.Time{}
 		mock.ExpectExec(insertSQL[sqlstore.SQLite]).
-			WithArgs("id-1", "user-1", "laptop", "[]", digest, t0.UnixMicro(), nil, t0.Add(time.Minute).UnixMicro(), nil).
+			WithArgs(noPolicy("id-1", "user-1", "laptop", "[]", digest, t0.UnixMicro(), nil, t0.Add(time.Minute).UnixMicro(), nil)...).
 			WillReturnResult(sqlmock.NewResult(1, 1))
+		expectNoCutoff(mock, sqlstore.SQLite, "user-1", t0)
 		require.NoError(t, s.Create(context.Background(), bare))
 	})
 }
@@ -209,6 +239,18 @@ func TestCreateRejectsRecordsTheSchemaCannotHold(t *testing.T) {
 		{"NUL in user ID", func(t *tokenauth.Token) { t.UserID = "u\x00" }},
 		{"invalid UTF-8 scope", func(t *tokenauth.Token) { t.Scopes = []string{"ok", "\xc3"} }},
 		{"huge scopes", func(t *tokenauth.Token) { t.Scopes = []string{strings.Repeat("s", 70000)} }},
+		{"NotBefore in year 10000", func(t *tokenauth.Token) { t.NotBefore = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"zero prefix", func(t *tokenauth.Token) { t.AllowedIPs = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), {}} }},
+		{"prefix longer than its address", func(t *tokenauth.Token) {
+			t.DeniedIPs = []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr("10.0.0.1"), 33)}
+		}},
+		{"huge prefix list", func(t *tokenauth.Token) {
+			t.AllowedIPs = slices.Repeat([]netip.Prefix{netip.MustParsePrefix("2001:db8:1234:5678::/64")}, 3000)
+		}},
+		{"long CreatedFrom", func(t *tokenauth.Token) { t.CreatedFrom = strings.Repeat("1", 65) }},
+		{"long UserAgent", func(t *tokenauth.Token) { t.UserAgent = strings.Repeat("a", 257) }},
+		{"invalid UTF-8 UserAgent", func(t *tokenauth.Token) { t.UserAgent = "Mozilla/5.0 \xe9" }},
+		{"NUL in CreatedFrom", func(t *tokenauth.Token) { t.CreatedFrom = "10.0.0.1\x00" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := newMock(t, sqlstore.Postgres) // no statement expected
@@ -227,7 +269,9 @@ func TestCreateRejectsRecordsTheSchemaCannotHold(t *testing.T) {
 		tok := valid()
 		tok.ID, tok.UserID, tok.Name = strings.Repeat("i", 64), strings.Repeat("u", 255), strings.Repeat("é", 200)
 		tok.Digest = make([]byte, 64)
+		tok.CreatedFrom, tok.UserAgent = strings.Repeat("f", 64), strings.Repeat("é", 128)
 		mock.ExpectExec(insertSQL[sqlstore.SQLite]).WillReturnResult(sqlmock.NewResult(1, 1))
+		expectNoCutoff(mock, sqlstore.SQLite, tok.UserID, t0)
 		assert.NoError(t, s.Create(context.Background(), tok))
 	})
 }
@@ -243,7 +287,7 @@ func TestFind(t *testing.T) {
 		s, mock := newMock(t, sqlstore.Postgres)
 		cet := time.FixedZone("CET", 3600)
 		mock.ExpectQuery(findPG).WithArgs(digest).WillReturnRows(tokenRow().
-			AddRow("id-1", "user-1", "laptop", `["read","write"]`, digest, t0.In(cet), t0.Add(time.Hour), nil, t0.Add(24*time.Hour).In(cet)))
+			AddRow(noPolicy("id-1", "user-1", "laptop", `["read","write"]`, digest, t0.In(cet), t0.Add(time.Hour), nil, t0.Add(24*time.Hour).In(cet))...))
 		got, err := s.Find(ctx, digest)
 		require.NoError(t, err)
 		assert.Equal(t, &tokenauth.Token{
@@ -286,7 +330,7 @@ func TestFind(t *testing.T) {
 	t.Run("unreadable row is an outage", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.Postgres)
 		mock.ExpectQuery(findPG).WithArgs(digest).WillReturnRows(tokenRow().
-			AddRow("id-1", "user-1", "", `"not an array"`, digest, t0, nil, nil, nil))
+			AddRow(noPolicy("id-1", "user-1", "", `"not an array"`, digest, t0, nil, nil, nil)...))
 		_, err := s.Find(ctx, digest)
 		require.Error(t, err)
 		assert.NotErrorIs(t, err, tokenauth.ErrNotFound)
@@ -305,7 +349,7 @@ func TestFindPreparesOnSQLite(t *testing.T) {
 
 	prep := mock.ExpectPrepare(findSQLite)
 	prep.ExpectQuery().WithArgs(digest).WillReturnRows(tokenRow())
-	prep.ExpectQuery().WithArgs(digest).WillReturnRows(tokenRow().AddRow("id", "u", "", "[]", digest, t0, nil, nil, nil))
+	prep.ExpectQuery().WithArgs(digest).WillReturnRows(tokenRow().AddRow(noPolicy("id", "u", "", "[]", digest, t0, nil, nil, nil)...))
 	_, err = s.Find(ctx, digest)
 	checkErr(t, err, tokenauth.ErrNotFound)
 	got, err := s.Find(ctx, digest)
@@ -333,7 +377,7 @@ func TestFindReadsEveryTimeRepresentation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, mock := newMock(t, sqlstore.MySQL)
 			mock.ExpectQuery("SELECT " + cols + " FROM `tokenauth_tokens` WHERE digest = ?").WithArgs(digest).
-				WillReturnRows(tokenRow().AddRow("id", "u", "", "[]", digest, t0, tc.v, nil, tc.v))
+				WillReturnRows(tokenRow().AddRow(noPolicy("id", "u", "", "[]", digest, t0, tc.v, nil, tc.v)...))
 			got, err := s.Find(context.Background(), digest)
 			require.NoError(t, err)
 			assert.True(t, tc.want.Equal(got.ExpiresAt), "got %v, want %v", got.ExpiresAt, tc.want)
@@ -345,7 +389,7 @@ func TestFindReadsEveryTimeRepresentation(t *testing.T) {
 		t.Run(fmt.Sprintf("unreadable %T", v), func(t *testing.T) {
 			s, mock := newMock(t, sqlstore.SQLite)
 			mock.ExpectPrepare(findSQLite).ExpectQuery().WithArgs(digest).
-				WillReturnRows(tokenRow().AddRow("id", "u", "", "[]", digest, v, nil, nil, nil))
+				WillReturnRows(tokenRow().AddRow(noPolicy("id", "u", "", "[]", digest, v, nil, nil, nil)...))
 			_, err := s.Find(context.Background(), digest)
 			require.Error(t, err)
 			assert.NotErrorIs(t, err, tokenauth.ErrNotFound)
@@ -374,16 +418,8 @@ func TestDelete(t *testing.T) {
 	}
 }
 
-func TestDeleteUserAndDeleteExpired(t *testing.T) {
+func TestDeleteExpired(t *testing.T) {
 	ctx := context.Background()
-	t.Run("DeleteUser", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.Postgres)
-		mock.ExpectExec(`DELETE FROM "tokenauth_tokens" WHERE user_id = $1`).WithArgs("user-1").
-			WillReturnResult(sqlmock.NewResult(0, 3))
-		n, err := s.DeleteUser(ctx, "user-1")
-		require.NoError(t, err)
-		assert.Equal(t, 3, n)
-	})
 	for _, tc := range []struct {
 		name               string
 		old, young, newest any
@@ -397,7 +433,7 @@ func TestDeleteUserAndDeleteExpired(t *testing.T) {
 		{"only one row, old", 1, nil, 1, 0},
 	} {
 		t.Run("DeleteExpired, then the revocation log is pruned: "+tc.name, func(t *testing.T) {
-			for _, d := range []sqlstore.Dialect{sqlstore.MySQL, sqlstore.SQLite} {
+			for _, d := range dialects {
 				s, mock := newMock(t, d)
 				mock.ExpectExec(deleteExpiredSQL[d]).WithArgs(at(d, t0)).WillReturnResult(sqlmock.NewResult(0, 2))
 				expectPrune(mock, d, tc.old, tc.young, tc.newest, tc.deleteTo)
@@ -407,16 +443,8 @@ func TestDeleteUserAndDeleteExpired(t *testing.T) {
 			}
 		})
 	}
-	t.Run("DeleteExpired on PostgreSQL, which has no log", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.Postgres)
-		mock.ExpectExec(deleteExpiredSQL[sqlstore.Postgres]).WithArgs(t0).WillReturnResult(sqlmock.NewResult(0, 2))
-		n, err := s.DeleteExpired(ctx, t0)
-		require.NoError(t, err)
-		assert.Equal(t, 2, n)
-	})
 	t.Run("errors", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.SQLite)
-		mock.ExpectExec(`DELETE FROM "tokenauth_tokens" WHERE user_id = ?`).WithArgs("u").WillReturnError(errDown)
 		mock.ExpectExec(deleteExpiredSQL[sqlstore.SQLite]).WithArgs(t0.UnixMicro()).
 			WillReturnResult(sqlmock.NewErrorResult(errDown))
 		mock.ExpectExec(deleteExpiredSQL[sqlstore.SQLite]).WithArgs(t0.UnixMicro()).WillReturnResult(sqlmock.NewResult(0, 3))
@@ -424,9 +452,7 @@ func TestDeleteUserAndDeleteExpired(t *testing.T) {
 		mock.ExpectExec(deleteExpiredSQL[sqlstore.SQLite]).WithArgs(t0.UnixMicro()).WillReturnResult(sqlmock.NewResult(0, 3))
 		pruneBounds(mock, sqlstore.SQLite, 4, 5, 7)
 		mock.ExpectExec(pruneSQL[sqlstore.SQLite]).WithArgs(4).WillReturnError(errDown)
-		_, err := s.DeleteUser(ctx, "u")
-		checkErr(t, err, errDown)
-		_, err = s.DeleteExpired(ctx, t0)
+		_, err := s.DeleteExpired(ctx, t0)
 		checkErr(t, err, errDown)
 		for range 2 {
 			n, err := s.DeleteExpired(ctx, t0)
@@ -442,8 +468,8 @@ func TestList(t *testing.T) {
 	t.Run("rows", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.Postgres)
 		mock.ExpectQuery(q).WithArgs("user-1").WillReturnRows(tokenRow().
-			AddRow("a", "user-1", "one", "[]", []byte{1}, t0, nil, nil, nil).
-			AddRow("b", "user-1", "two", `["x"]`, []byte{2}, t0.Add(time.Second), t0.Add(time.Hour), t0, t0.Add(2*time.Hour)))
+			AddRow(noPolicy("a", "user-1", "one", "[]", []byte{1}, t0, nil, nil, nil)...).
+			AddRow(noPolicy("b", "user-1", "two", `["x"]`, []byte{2}, t0.Add(time.Second), t0.Add(time.Hour), t0, t0.Add(2*time.Hour))...))
 		got, err := s.List(ctx, "user-1")
 		require.NoError(t, err)
 		require.Len(t, got, 2)
@@ -465,9 +491,9 @@ func TestList(t *testing.T) {
 		s, mock := newMock(t, sqlstore.Postgres)
 		mock.ExpectQuery(q).WithArgs("u").WillReturnError(errDown)
 		mock.ExpectQuery(q).WithArgs("u").WillReturnRows(tokenRow().
-			AddRow("a", "u", "", "[]", []byte{1}, t0, nil, nil, nil).RowError(0, errDown))
+			AddRow(noPolicy("a", "u", "", "[]", []byte{1}, t0, nil, nil, nil)...).RowError(0, errDown))
 		mock.ExpectQuery(q).WithArgs("u").WillReturnRows(tokenRow().
-			AddRow("a", "u", "", "{", []byte{1}, t0, nil, nil, nil))
+			AddRow(noPolicy("a", "u", "", "{", []byte{1}, t0, nil, nil, nil)...))
 		for i := range 3 {
 			got, err := s.List(ctx, "u")
 			assert.Nil(t, got)
@@ -476,71 +502,6 @@ func TestList(t *testing.T) {
 			if i < 2 {
 				assert.ErrorIs(t, err, errDown)
 			}
-		}
-	})
-}
-
-func TestTouch(t *testing.T) {
-	queries := map[sqlstore.Dialect]string{
-		sqlstore.Postgres: `UPDATE "tokenauth_tokens" SET` +
-			` last_used_at = COALESCE(GREATEST(last_used_at, $1), last_used_at, $2),` +
-			` expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(GREATEST(expires_at,` +
-			` CASE WHEN max_expires_at < $3 THEN max_expires_at ELSE $4 END), expires_at) END` +
-			` WHERE id = $5`,
-		sqlstore.MySQL: "UPDATE `tokenauth_tokens` SET" +
-			" last_used_at = COALESCE(GREATEST(last_used_at, CAST(? AS DATETIME(6))), last_used_at, CAST(? AS DATETIME(6)))," +
-			" expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(GREATEST(expires_at," +
-			" CASE WHEN max_expires_at < CAST(? AS DATETIME(6)) THEN max_expires_at ELSE CAST(? AS DATETIME(6)) END), expires_at) END" +
-			" WHERE id = ?",
-		sqlstore.SQLite: `UPDATE "tokenauth_tokens" SET` +
-			` last_used_at = COALESCE(MAX(last_used_at, ?), last_used_at, ?),` +
-			` expires_at = CASE WHEN expires_at IS NOT NULL THEN COALESCE(MAX(expires_at,` +
-			` CASE WHEN max_expires_at < ? THEN max_expires_at ELSE ? END), expires_at) END` +
-			` WHERE id = ?`,
-	}
-	const existsMySQL = "SELECT 1 FROM `tokenauth_tokens` WHERE id = ?"
-	used, exp := t0.Add(time.Minute), t0.Add(time.Hour)
-	ctx := context.Background()
-
-	for _, d := range []sqlstore.Dialect{sqlstore.Postgres, sqlstore.MySQL, sqlstore.SQLite} {
-		t.Run(d.String(), func(t *testing.T) {
-			s, mock := newMock(t, d)
-			u, e := any(used), any(exp)
-			if d == sqlstore.SQLite {
-				u, e = used.UnixMicro(), exp.UnixMicro()
-			}
-			mock.ExpectExec(queries[d]).WithArgs(u, u, e, e, "id-1").WillReturnResult(sqlmock.NewResult(0, 1))
-			require.NoError(t, s.Touch(ctx, "id-1", used.Add(999), exp))
-			// Zero times are NULL: the column is left alone.
-			mock.ExpectExec(queries[d]).WithArgs(u, u, nil, nil, "id-1").WillReturnResult(sqlmock.NewResult(0, 1))
-			require.NoError(t, s.Touch(ctx, "id-1", used, time.Time{}))
-		})
-	}
-	t.Run("no row is ErrNotFound", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.Postgres)
-		mock.ExpectExec(queries[sqlstore.Postgres]).WithArgs(used, used, nil, nil, "gone").WillReturnResult(sqlmock.NewResult(0, 0))
-		checkErr(t, s.Touch(ctx, "gone", used, time.Time{}), tokenauth.ErrNotFound)
-	})
-	t.Run("mysql: an unchanged row is found by its key", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.MySQL)
-		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, nil, "id-1").WillReturnResult(sqlmock.NewResult(0, 0))
-		mock.ExpectQuery(existsMySQL).WithArgs("id-1").WillReturnRows(sqlmock.NewRows([]string{"1"}).AddRow(1))
-		require.NoError(t, s.Touch(ctx, "id-1", used, time.Time{}))
-	})
-	t.Run("mysql: a missing row is ErrNotFound", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.MySQL)
-		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, nil, "gone").WillReturnResult(sqlmock.NewResult(0, 0))
-		mock.ExpectQuery(existsMySQL).WithArgs("gone").WillReturnRows(sqlmock.NewRows([]string{"1"}))
-		checkErr(t, s.Touch(ctx, "gone", used, time.Time{}), tokenauth.ErrNotFound)
-	})
-	t.Run("errors", func(t *testing.T) {
-		s, mock := newMock(t, sqlstore.MySQL)
-		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, nil, "id").WillReturnError(errDown)
-		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, nil, "id").WillReturnResult(sqlmock.NewErrorResult(errDown))
-		mock.ExpectExec(queries[sqlstore.MySQL]).WithArgs(used, used, nil, nil, "id").WillReturnResult(sqlmock.NewResult(0, 0))
-		mock.ExpectQuery(existsMySQL).WithArgs("id").WillReturnError(errDown)
-		for range 3 {
-			checkErr(t, s.Touch(ctx, "id", used, time.Time{}), errDown)
 		}
 	})
 }

@@ -14,50 +14,61 @@ import (
 // github.com/go-tokenauth/tokenauth/stores/sqlstore/pglisten implements it
 // over pgx, so that this package imports no driver.
 type Listener interface {
-	// Listen subscribes to channel, calls ready once subscribed, then
-	// notify with the payload of each notification on the channel, in
-	// order, until ctx ends or the connection breaks. It returns the error
-	// that ended it (ctx's error when ctx ended).
+	// Listen subscribes to channel and calls notify with the payload of
+	// each notification on the channel, in order, until ctx ends or the
+	// channel fails. It returns the error that ended it (ctx's error when
+	// ctx ended).
+	//
+	// It calls ready once the subscription is proven to deliver, and
+	// again each time it confirms that it still does, at least once a
+	// second while it holds, so that a caller can trust the channel only
+	// while ready keeps coming. A subscription that is accepted but
+	// delivers nothing (PgBouncer in transaction mode, a database without
+	// LISTEN/NOTIFY) is an error wrapping errors.ErrUnsupported, before
+	// any ready.
 	Listen(ctx context.Context, channel string, ready func(), notify func(payload string)) error
 }
 
-// Watch implements tokenauth.Watcher: it calls changed with the ID and
+// Watch implements cachestore.Watcher: it calls changed with the ID and
 // user ID of every token deleted, or whose expiry was brought forward, by
 // anyone — this process, another replica, the CLI, plain SQL — as the
 // triggers that Migrate and Schema create record them. A TRUNCATE, which
 // fires no trigger, is not seen.
 //
-// On PostgreSQL the triggers NOTIFY a channel named after the table, and
-// Watch listens through Options.Listener: a revocation reaches it when the
-// deleting transaction commits, in about a millisecond on a local
-// network. Without a Listener, Watch returns an error wrapping
-// errors.ErrUnsupported at once. The channel is per database, not per
-// schema: watchers of same-named tables in two schemas hear both, which
-// costs a cache a few needless evictions.
-//
-// On MySQL and SQLite the triggers append to a revocation log (the table
+// On every dialect the triggers append to a revocation log (the table
 // named after the tokens table with the suffix _revocations), which Watch
-// reads every Options.PollInterval: a revocation reaches it within the
-// interval plus one query. Watch also prunes log rows older than an hour,
-// every five minutes, as DeleteExpired does.
+// reads every Options.PollInterval, calling alive after each read: a
+// revocation reaches it within the interval plus one query. Watch also
+// prunes log rows older than an hour, every five minutes, as
+// DeleteExpired does.
 //
-// Watch first checks that the table has both triggers, and returns an
-// error if not: without them it would hear nothing. It returns the first
-// failed query or the Listener's error: the caller must then assume
-// anything changed, as the Watcher contract says, and may watch again.
-func (s *Store) Watch(ctx context.Context, ready func(), changed func(tokenID, userID string)) error {
-	var err error
-	switch {
-	case s.dialect == Postgres && s.listener == nil:
-		err = fmt.Errorf("PostgreSQL needs Options.Listener (package pglisten): %w", errors.ErrUnsupported)
-	default:
-		err = s.checkTriggers(ctx)
-	}
+// On PostgreSQL the triggers also NOTIFY a channel named after the table,
+// and with Options.Listener Watch listens instead of polling: a
+// revocation reaches it when the deleting transaction commits, in about a
+// millisecond on a local network; each ready of the Listener is passed on
+// as alive: pglisten's come twice a second, after a heartbeat NOTIFY came
+// back, so a frozen connection ends Watch within about 2 s (measured
+// 1.55-2.01 s). If the Listener fails with an error wrapping
+// errors.ErrUnsupported (LISTEN does not deliver: PgBouncer in transaction
+// mode, CockroachDB), Watch logs it once at WARN and polls from then on:
+// at once if the Listener had not called ready, from the next Watch
+// otherwise (it returns an error, since events may have been missed).
+// WatchMode says which. The channel is per database, not per schema:
+// listeners of same-named tables in two schemas hear both, which costs a
+// cache a few needless evictions.
+//
+// Watch first checks that the table has both triggers (and on PostgreSQL
+// that their function writes the log), and returns an error if not:
+// without them it would hear nothing. It returns the first failed query
+// or the Listener's error: the caller must then assume anything changed,
+// as the Watcher contract says, and may watch again.
+func (s *Store) Watch(ctx context.Context, alive func(), changed func(tokenID, userID string)) error {
+	err := s.checkTriggers(ctx)
 	if err == nil {
-		if s.dialect == Postgres {
-			err = s.listen(ctx, ready, changed)
+		if s.WatchMode() == WatchListen {
+			err = s.listenOrPoll(ctx, alive, changed)
 		} else {
-			err = s.pollLog(ctx, ready, changed)
+			err = s.pollLog(ctx, alive, changed)
 		}
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
@@ -68,26 +79,31 @@ func (s *Store) Watch(ctx context.Context, ready func(), changed func(tokenID, u
 
 // errNoTriggers is Watch's error on a table without the revocation
 // triggers, which would otherwise hear nothing, silently.
-var errNoTriggers = errors.New("the revocation triggers are missing: run Migrate, or apply Schema's statements")
+var errNoTriggers = errors.New("the revocation triggers are missing or out of date: run Migrate, or apply Schema's statements")
 
 // checkTriggers returns errNoTriggers unless both revocation triggers
-// exist on the table.
+// exist on the table, and on PostgreSQL their function writes the log.
 func (s *Store) checkTriggers(ctx context.Context) error {
-	table := s.table
+	args := []any{s.table, onDeleteName(s.table), onExpireName(s.table)}
+	want := 2
 	if s.dialect == Postgres {
-		table = quote(Postgres, s.table) // regclass input: a quoted name
+		// regclass and regproc input: quoted names.
+		// The log's name is also the channel's: look for the INSERT.
+		args = []any{quote(Postgres, s.table), args[1], args[2], quote(Postgres, notifyFuncName(s.table)),
+			"INSERT INTO " + quote(Postgres, revocationsName(s.table))}
+		want = 3
 	}
 	var n int
-	err := s.db.QueryRowContext(ctx, s.q.countTriggers, table, onDeleteName(s.table), onExpireName(s.table)).Scan(&n)
-	if err != nil {
+	if err := s.db.QueryRowContext(ctx, s.q.countTriggers, args...).Scan(&n); err != nil {
 		return err
 	}
-	if n < 2 {
+	if n < want {
 		return errNoTriggers
 	}
 	return nil
 }
 
+// listen is Watch on PostgreSQL. Every ready of the Listener is passed on.
 func (s *Store) listen(ctx context.Context, ready func(), changed func(tokenID, userID string)) error {
 	err := s.listener.Listen(ctx, revocationsName(s.table), ready, func(payload string) {
 		// The trigger's [id, user_id]. Anything else on the channel was
@@ -121,16 +137,20 @@ func logQueries(d Dialect, table string) (tail, poll, pruneBounds, prune string)
 	pruneBounds = "SELECT (SELECT MAX(seq) FROM " + log + " WHERE created_at < ?)," +
 		" (SELECT MIN(seq) FROM " + log + " WHERE created_at >= ?), (SELECT MAX(seq) FROM " + log + ")"
 	prune = "DELETE FROM " + log + " WHERE seq <= ?"
+	if d == Postgres {
+		pruneBounds, prune = numberPlaceholders(pruneBounds), numberPlaceholders(prune)
+	}
 	return tail, poll, pruneBounds, prune
 }
 
-// pollLog is Watch on MySQL and SQLite.
-func (s *Store) pollLog(ctx context.Context, ready func(), changed func(tokenID, userID string)) error {
+// pollLog is Watch by polling the revocation log; it calls alive once it
+// knows where the log ends, and again after each poll.
+func (s *Store) pollLog(ctx context.Context, alive func(), changed func(tokenID, userID string)) error {
 	var c logCursor
 	if err := s.readLogTail(ctx, &c); err != nil {
 		return err
 	}
-	ready()
+	alive()
 	tick := time.NewTicker(s.poll)
 	defer tick.Stop()
 	var lastPrune time.Time
@@ -144,6 +164,7 @@ func (s *Store) pollLog(ctx context.Context, ready func(), changed func(tokenID,
 				break
 			}
 		}
+		alive()
 		if now := time.Now(); now.Sub(lastPrune) >= pruneEvery {
 			lastPrune = now
 			// Housekeeping: a failure here leaves rows for the next
@@ -194,6 +215,9 @@ func (s *Store) readLogTail(ctx context.Context, c *logCursor) error {
 // the query returned.
 func (s *Store) readLog(ctx context.Context, c *logCursor, changed func(tokenID, userID string)) (int, error) {
 	query, args := c.query(s.q.logPoll)
+	if s.dialect == Postgres {
+		query = numberPlaceholders(query)
+	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return 0, err
@@ -344,4 +368,17 @@ func (c *logCursor) expire(now time.Time) {
 		}
 	}
 	c.gaps = keep
+}
+
+// maybePrune prunes the revocation log if pruneEvery has passed since a
+// revocation made through s last did: so the log stays bounded where no
+// Watch polls it (one that listens, or none), as long as revocations go
+// through a Store. A failure leaves the rows for the next one.
+func (s *Store) maybePrune(ctx context.Context) {
+	next := s.nextPrune.Load()
+	now := time.Now()
+	if now.UnixNano() < next || !s.nextPrune.CompareAndSwap(next, now.Add(pruneEvery).UnixNano()) {
+		return
+	}
+	_ = s.pruneLog(ctx)
 }

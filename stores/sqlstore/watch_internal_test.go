@@ -1,10 +1,14 @@
 package sqlstore
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/DATA-DOG/go-sqlmock"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestLogCursor(t *testing.T) {
@@ -76,4 +80,48 @@ func TestLogCursor(t *testing.T) {
 		assert.Equal(t, "SELECT … WHERE seq > ? OR seq BETWEEN ? AND ? OR seq BETWEEN ? AND ? ORDER BY seq LIMIT 1000", q)
 		assert.Equal(t, []any{int64(10), int64(2), int64(4), int64(8), int64(8)}, args)
 	})
+}
+
+// A revocation through the Store prunes the log when five minutes have
+// passed since the last did, so that the log stays bounded where no Watch
+// polls it.
+func TestRevocationsPruneTheLog(t *testing.T) {
+	db, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
+	require.NoError(t, err)
+	defer db.Close()
+	s, err := New(db, Postgres, Options{})
+	require.NoError(t, err)
+	ctx := context.Background()
+	bounds := `SELECT (SELECT MAX(seq) FROM "tokenauth_tokens_revocations" WHERE created_at < $1),` +
+		` (SELECT MIN(seq) FROM "tokenauth_tokens_revocations" WHERE created_at >= $2),` +
+		` (SELECT MAX(seq) FROM "tokenauth_tokens_revocations")`
+
+	mock.ExpectExec(`DELETE FROM "tokenauth_tokens" WHERE id = $1`).WithArgs("a").WillReturnResult(sqlmock.NewResult(0, 1))
+	require.NoError(t, s.Delete(ctx, "a"), "not yet five minutes after New: no prune")
+
+	s.nextPrune.Store(time.Now().Add(-time.Second).UnixNano())
+	mock.ExpectExec(`DELETE FROM "tokenauth_tokens" WHERE id = $1`).WithArgs("b").WillReturnResult(sqlmock.NewResult(0, 1))
+	mock.ExpectQuery(bounds).WillReturnRows(sqlmock.NewRows([]string{"old", "young", "newest"}).AddRow(7, 9, 12))
+	mock.ExpectExec(`DELETE FROM "tokenauth_tokens_revocations" WHERE seq <= $1`).WithArgs(7).WillReturnResult(sqlmock.NewResult(0, 7))
+	require.NoError(t, s.Delete(ctx, "b"))
+
+	mock.ExpectExec(`UPDATE "tokenauth_tokens" SET` +
+		` expires_at = CASE WHEN expires_at IS NULL OR expires_at > $1 THEN $2 ELSE expires_at END,` +
+		` max_expires_at = CASE WHEN max_expires_at IS NULL OR max_expires_at > $3 THEN $4 ELSE max_expires_at END` +
+		` WHERE id = $5`).WillReturnResult(sqlmock.NewResult(0, 1))
+	require.NoError(t, s.Expire(ctx, "c", time.Now()), "pruned a moment ago: not again")
+
+	s.nextPrune.Store(time.Now().Add(-time.Second).UnixNano())
+	mock.ExpectExec(`INSERT INTO "tokenauth_tokens_cutoffs" (user_id, not_before) VALUES ($1, $2)` +
+		` ON CONFLICT (user_id) DO UPDATE SET not_before = GREATEST("tokenauth_tokens_cutoffs".not_before, EXCLUDED.not_before)`).
+		WillReturnResult(sqlmock.NewResult(0, 1))
+	mock.ExpectBegin()
+	mock.ExpectExec(`DELETE FROM "tokenauth_tokens" WHERE user_id = $1`).WillReturnResult(sqlmock.NewResult(0, 2))
+	mock.ExpectCommit()
+	mock.ExpectQuery(bounds).WillReturnError(errors.New("down"))
+	n, err := s.DeleteUser(ctx, "u", time.Now())
+	require.NoError(t, err, "a failed prune is housekeeping, not the revocation's failure")
+	assert.Equal(t, 2, n)
+	assert.Greater(t, s.nextPrune.Load(), time.Now().Add(4*time.Minute).UnixNano())
+	assert.NoError(t, mock.ExpectationsWereMet())
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 )
 
@@ -208,4 +209,53 @@ func settle(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string) {
 		require.NoError(tb, err)
 	}
 	tb.Logf("settled in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// BenchmarkFindPolicy measures what the policy columns cost a lookup:
+// it alternates lookups of a token without policy and of one with every
+// policy field set, in one table, so that both meet the same machine
+// load, and reports each one's mean and their ratio.
+//
+//	go test -run '^$' -bench FindPolicy -benchtime 20000x .
+func BenchmarkFindPolicy(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			db := be.open(b)
+			ctx := context.Background()
+			s := newTestStore(b, db, be.dialect)
+			created := time.Now().Truncate(time.Microsecond)
+			bare := &tokenauth.Token{ID: "bare", UserID: "u", Name: "laptop", Scopes: []string{"read"}, CreatedAt: created, Digest: bytes.Repeat([]byte{1}, 32)}
+			full := withPolicy("full", "u", bytes.Repeat([]byte{2}, 32), created)
+			for _, tok := range []*tokenauth.Token{bare, full} {
+				require.NoError(b, s.Create(ctx, tok))
+			}
+			find := func(digest []byte) time.Duration {
+				start := time.Now()
+				if _, err := s.Find(ctx, digest); err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(start)
+			}
+			for range 1000 { // warm the caches and the statement
+				find(bare.Digest)
+				find(full.Digest)
+			}
+			var inBare, inFull time.Duration
+			n := 0
+			for b.Loop() {
+				if n%2 == 0 { // alternate which goes first
+					inBare += find(bare.Digest)
+					inFull += find(full.Digest)
+				} else {
+					inFull += find(full.Digest)
+					inBare += find(bare.Digest)
+				}
+				n++
+			}
+			b.ReportMetric(float64(inBare.Nanoseconds())/float64(n), "ns/find-bare")
+			b.ReportMetric(float64(inFull.Nanoseconds())/float64(n), "ns/find-policy")
+			b.ReportMetric(float64(inFull)/float64(inBare), "ratio")
+			b.ReportMetric(0, "ns/op") // an op is one lookup of each
+		})
+	}
 }

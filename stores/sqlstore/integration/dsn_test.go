@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/assert"
@@ -112,7 +113,7 @@ func TestOpen(t *testing.T) {
 		defer db.Close()
 		assert.Equal(t, 1, db.Stats().MaxOpenConnections)
 		require.NoError(t, s.Migrate(ctx))
-		n, err := s.DeleteUser(ctx, "nobody")
+		n, err := s.DeleteUser(ctx, "nobody", time.Now())
 		require.NoError(t, err, "the table Migrate created is there")
 		assert.Zero(t, n)
 	})

@@ -91,20 +91,25 @@ func newTestStore(tb testing.TB, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store
 	return s
 }
 
-// dropTable drops table, with its triggers and their function or
-// revocation log, at the end of the test.
+// dropTable drops table, with its triggers, their function, and the
+// tables named after it (revocation log, cut-offs, import ledger), at the
+// end of the test.
 func dropTable(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string) {
 	tb.Helper()
-	stmts := []string{`DROP TABLE IF EXISTS "` + table + `"`, `DROP FUNCTION IF EXISTS "` + table + `_notify"()`}
-	switch d {
-	case sqlstore.MySQL:
-		stmts = []string{"DROP TABLE IF EXISTS `" + table + "`", "DROP TABLE IF EXISTS `" + table + "_revocations`"}
-	case sqlstore.SQLite:
-		stmts = []string{`DROP TABLE IF EXISTS "` + table + `"`, `DROP TABLE IF EXISTS "` + table + `_revocations"`}
+	q := `"`
+	if d == sqlstore.MySQL {
+		q = "`"
+	}
+	var stmts []string
+	for _, name := range []string{table, table + "_revocations", table + "_cutoffs", table + "_imports"} {
+		stmts = append(stmts, "DROP TABLE IF EXISTS "+q+name+q)
+	}
+	if d == sqlstore.Postgres {
+		stmts = append(stmts, `DROP FUNCTION IF EXISTS "`+table+`_notify"()`)
 	}
 	tb.Cleanup(func() {
-		for _, q := range stmts {
-			if _, err := db.ExecContext(context.Background(), q); err != nil {
+		for _, stmt := range stmts {
+			if _, err := db.ExecContext(context.Background(), stmt); err != nil {
 				tb.Errorf("dropping test table %s: %v", table, err)
 			}
 		}

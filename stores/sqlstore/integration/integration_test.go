@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/memstore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 )
@@ -64,11 +65,26 @@ func TestMigrateIdempotentAndConcurrent(t *testing.T) {
 	})
 }
 
+// Earlier schemas, in testdata/schema_<version>_<dialect>.sql.
+const (
+	schemaV1      = "v1"      // before max_expires_at
+	schemaB4bfc5b = "b4bfc5b" // before the cut-offs (v0.1.0)
+	schema4a654d6 = "4a654d6" // v0.1.0's, before the policy columns
+)
+
 // oldTable creates a table of the schema before max_expires_at, dropped at
 // the end of the test, and returns its name.
 func oldTable(t *testing.T, db *sql.DB, d sqlstore.Dialect) string {
 	t.Helper()
-	ddl, err := os.ReadFile(filepath.Join("testdata", "schema_v1_"+d.String()+".sql"))
+	return tableOfSchema(t, db, d, schemaV1)
+}
+
+// tableOfSchema creates a table of an earlier schema, with its triggers
+// and log where it had them, dropped at the end of the test, and returns
+// its name.
+func tableOfSchema(t *testing.T, db *sql.DB, d sqlstore.Dialect, version string) string {
+	t.Helper()
+	ddl, err := os.ReadFile(filepath.Join("testdata", "schema_"+version+"_"+d.String()+".sql"))
 	require.NoError(t, err)
 	table := uniqueTable(t)
 	dropTable(t, db, d, table)
@@ -81,7 +97,8 @@ func oldTable(t *testing.T, db *sql.DB, d sqlstore.Dialect) string {
 }
 
 // Migrate adds max_expires_at to a table of the earlier schema, from several
-// processes at once, keeping its tokens, which have no absolute deadline.
+// processes at once, keeping its tokens, whose expiry becomes their
+// absolute deadline.
 func TestMigrateUpgradesAnOlderTable(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
 		ctx := context.Background()
@@ -124,18 +141,18 @@ func TestMigrateUpgradesAnOlderTable(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "old", old.ID)
 		assert.True(t, expires.Equal(old.ExpiresAt), "ExpiresAt %v, want %v", old.ExpiresAt, expires)
-		assert.True(t, old.MaxExpiresAt.IsZero(), "an old token has no absolute deadline")
-		require.NoError(t, s.Touch(ctx, "old", time.Now(), expires.Add(time.Hour)))
+		assert.True(t, expires.Equal(old.MaxExpiresAt), "an old token's expiry became its deadline: %v", old.MaxExpiresAt)
+		require.NoError(t, s.Touch(ctx, []tokenauth.TokenUse{{ID: "old", LastUsed: time.Now(), ExpiresAt: expires.Add(time.Hour)}}))
 		old, err = s.Find(ctx, []byte{1})
 		require.NoError(t, err)
-		assert.True(t, expires.Add(time.Hour).Equal(old.ExpiresAt), "an old token's expiry still slides")
+		assert.True(t, expires.Equal(old.ExpiresAt), "an old token's expiry no longer slides past it: %v", old.ExpiresAt)
 
 		capped := &tokenauth.Token{
 			ID: "new", UserID: "u", CreatedAt: created, ExpiresAt: expires,
 			MaxExpiresAt: expires.Add(time.Hour), Digest: []byte{2},
 		}
 		require.NoError(t, s.Create(ctx, capped))
-		require.NoError(t, s.Touch(ctx, "new", time.Now(), expires.Add(5*time.Hour)))
+		require.NoError(t, s.Touch(ctx, []tokenauth.TokenUse{{ID: "new", LastUsed: time.Now(), ExpiresAt: expires.Add(5 * time.Hour)}}))
 		got, err := s.Find(ctx, []byte{2})
 		require.NoError(t, err)
 		assert.True(t, capped.MaxExpiresAt.Equal(got.MaxExpiresAt))
@@ -146,13 +163,130 @@ func TestMigrateUpgradesAnOlderTable(t *testing.T) {
 // An upgraded table behaves as a new one: the whole suite passes on it.
 func TestStoreOnUpgradedTable(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
-		tokenauthtest.RunStoreTests(t, func(t *testing.T) tokenauth.Store {
-			s, err := sqlstore.New(db, b.dialect, sqlstore.Options{Table: oldTable(t, db, b.dialect)})
-			require.NoError(t, err)
-			require.NoError(t, s.Migrate(context.Background()))
-			return s
-		})
+		for _, version := range []string{schemaV1, schemaB4bfc5b, schema4a654d6} {
+			t.Run("from "+version, func(t *testing.T) {
+				tokenauthtest.RunStoreTests(t, func(t *testing.T) tokenauth.Store {
+					s, err := sqlstore.New(db, b.dialect, sqlstore.Options{Table: tableOfSchema(t, db, b.dialect, version)})
+					require.NoError(t, err)
+					require.NoError(t, s.Migrate(context.Background()))
+					return s
+				})
+			})
+		}
 	})
+}
+
+// legacyToken is a row as an earlier release wrote it, for a key that
+// authenticates.
+type legacyToken struct {
+	key                 string
+	id, user            string
+	created             time.Time
+	expires, maxExpires time.Time // zero: NULL
+}
+
+// insertLegacy writes tok's row into table with plain SQL, as the release
+// that created the table did.
+func insertLegacy(t *testing.T, db *sql.DB, d sqlstore.Dialect, table string, tok legacyToken) {
+	t.Helper()
+	q := "INSERT INTO " + table + " (id, user_id, name, scopes, digest, created_at, expires_at, max_expires_at) VALUES (?, ?, 'legacy', '[]', ?, ?, ?, ?)"
+	if d == sqlstore.Postgres {
+		q = strings.NewReplacer("?, ?, 'legacy', '[]', ?, ?, ?, ?", "$1, $2, 'legacy', '[]', $3, $4, $5, $6").Replace(q)
+	}
+	orNull := func(v time.Time) any {
+		if v.IsZero() {
+			return nil
+		}
+		return at(d, v)
+	}
+	_, err := db.ExecContext(context.Background(), q, tok.id, tok.user, tokenauth.SHA256.Digest(tok.key),
+		at(d, tok.created), orNull(tok.expires), orNull(tok.maxExpires))
+	require.NoError(t, err)
+}
+
+// A database made by the schema of b4bfc5b, with tokens in it, migrates
+// forward: the cut-offs table appears, every token still authenticates,
+// and tokens from before the absolute deadline stop sliding (finding 8: a
+// token of 10 s was accepted at 24.7 s with an idle timeout).
+func TestMigrateForwardFromB4bfc5b(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
+		ctx := context.Background()
+		table := tableOfSchema(t, db, b.dialect, schemaB4bfc5b)
+		clock := tokenauthtest.NewClock()
+		t0 := clock.Now()
+		keys := issuedKeys(t, 4)
+		legacy := legacyToken{key: keys[0], id: "legacy", user: "u1", created: t0, expires: t0.Add(10 * time.Second)}
+		expired := legacyToken{key: keys[1], id: "expired", user: "u1", created: t0.Add(-2 * time.Hour), expires: t0.Add(-time.Hour)}
+		capped := legacyToken{key: keys[2], id: "capped", user: "u2", created: t0, expires: t0.Add(time.Hour), maxExpires: t0.Add(2 * time.Hour)}
+		forever := legacyToken{key: keys[3], id: "forever", user: "u2", created: t0}
+		for _, tok := range []legacyToken{legacy, expired, capped, forever} {
+			insertLegacy(t, db, b.dialect, table, tok)
+		}
+
+		s, err := sqlstore.New(db, b.dialect, sqlstore.Options{Table: table, Logger: discardLogger()})
+		require.NoError(t, err)
+		rep, err := s.MigrateReport(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, sqlstore.MigrationReport{Backfilled: 2, NeverExpire: 1, AddedColumns: policyColumns}, rep)
+		rep, err = s.MigrateReport(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, sqlstore.MigrationReport{NeverExpire: 1}, rep, "the backfill runs once")
+
+		for _, tok := range []legacyToken{legacy, expired} {
+			got, err := s.Find(ctx, tokenauth.SHA256.Digest(tok.key))
+			require.NoError(t, err)
+			assert.True(t, tok.expires.Equal(got.MaxExpiresAt), "%s: MaxExpiresAt %v, want its expiry %v", tok.id, got.MaxExpiresAt, tok.expires)
+			assert.True(t, tok.expires.Equal(got.ExpiresAt), "%s: the expiry stays", tok.id)
+		}
+
+		// The tokens authenticate; the legacy one is used at 5 s, which with
+		// an idle timeout of 10 s would have slid it to 15 s.
+		opts := tokenauth.Options{IdleTimeout: 10 * time.Second, TouchInterval: time.Second, Now: clock.Now, Logger: discardLogger()}
+		clock.Advance(5 * time.Second)
+		a, err := tokenauth.New(s, opts)
+		require.NoError(t, err)
+		for _, tok := range []legacyToken{legacy, capped, forever} {
+			_, err := a.Verify(ctx, tok.key)
+			assert.NoError(t, err, "%s still authenticates", tok.id)
+		}
+		_, err = a.Verify(ctx, expired.key)
+		assert.ErrorIs(t, err, tokenauth.ErrExpired)
+		require.NoError(t, a.Close()) // writes the uses
+		got, err := s.Find(ctx, tokenauth.SHA256.Digest(legacy.key))
+		require.NoError(t, err)
+		assert.True(t, legacy.expires.Equal(got.ExpiresAt), "the use did not slide the expiry past the deadline: %v", got.ExpiresAt)
+		assert.True(t, t0.Add(5*time.Second).Equal(got.LastUsedAt), "the use was recorded: %v", got.LastUsedAt)
+
+		clock.Advance(7 * time.Second) // 12 s
+		a, err = tokenauth.New(s, opts)
+		require.NoError(t, err)
+		defer a.Close()
+		_, err = a.Verify(ctx, legacy.key)
+		assert.ErrorIs(t, err, tokenauth.ErrExpired, "a 10 s token at 12 s")
+		_, err = a.Verify(ctx, forever.key)
+		assert.NoError(t, err)
+
+		// The v0.1.0 contract holds on the migrated table: cut-offs.
+		n, err := s.DeleteUser(ctx, "u2", t0.Add(time.Minute))
+		require.NoError(t, err)
+		assert.Equal(t, 2, n)
+		err = s.Create(ctx, &tokenauth.Token{ID: "late", UserID: "u2", CreatedAt: t0, Digest: []byte{9}})
+		assert.ErrorIs(t, err, tokenauth.ErrRevoked)
+	})
+}
+
+// issuedKeys returns n well-formed keys of the default Authenticator.
+func issuedKeys(t *testing.T, n int) []string {
+	t.Helper()
+	a, err := tokenauth.New(memstore.New(), tokenauth.Options{})
+	require.NoError(t, err)
+	var keys []string
+	for range n {
+		key, _, err := a.Issue(context.Background(), "elsewhere", tokenauth.IssueOptions{})
+		require.NoError(t, err)
+		keys = append(keys, key)
+	}
+	return keys
 }
 
 // The lookup by digest and the listing by user are index searches, not

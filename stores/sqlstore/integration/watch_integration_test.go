@@ -5,11 +5,13 @@ import (
 	crand "crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +19,87 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/cachestore"
+	"github.com/go-tokenauth/tokenauth/internal/faultproxy"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 )
 
-// Integration tests of Watch on the polling dialects, MySQL and SQLite.
-// PostgreSQL's, which need a Listener, are in package pglisten.
+// Integration tests of Watch by polling the revocation log, on every
+// dialect. PostgreSQL's LISTEN, which needs a Listener over pgx, is
+// tested in package pglisten.
 
-// pollers are the backends whose Watch polls the revocation log.
-func pollers() []backend {
-	return slices.DeleteFunc(slices.Clone(backends), func(b backend) bool { return b.dialect == sqlstore.Postgres })
+// The Watcher contract that package cachestore relies on.
+func TestWatcher(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
+		tokenauthtest.RunWatcherTests(t, func(t *testing.T) tokenauth.Store { return newTestStore(t, db, b.dialect) })
+	})
 }
 
-// forEachPoller is forEachBackend for the polling dialects.
-func forEachPoller(t *testing.T, f func(t *testing.T, b backend, db *sql.DB)) {
-	t.Helper()
-	for _, b := range pollers() {
-		t.Run(b.name, func(t *testing.T) { f(t, b, b.open(t)) })
+// A table made by the schema before v0.1.0 and migrated is watched alike:
+// on PostgreSQL, Migrate replaced the trigger function with one that
+// writes the log.
+func TestWatcherOnUpgradedTable(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
+		tokenauthtest.RunWatcherTests(t, func(t *testing.T) tokenauth.Store {
+			s, err := sqlstore.New(db, b.dialect, sqlstore.Options{Table: tableOfSchema(t, db, b.dialect, schemaB4bfc5b), Logger: discardLogger()})
+			require.NoError(t, err)
+			ctx := context.Background()
+			if b.dialect == sqlstore.Postgres {
+				assert.ErrorContains(t, s.Watch(ctx, func() {}, func(string, string) {}), "out of date", "the function of before v0.1.0 only notifies")
+			}
+			require.NoError(t, s.Migrate(ctx))
+			return s
+		})
+	})
+}
+
+// dialectSQL rewrites a statement written with TABLE, double quotes and ?
+// for table and dialect d.
+func dialectSQL(d sqlstore.Dialect, table, query string) string {
+	query = strings.ReplaceAll(query, "TABLE", table)
+	switch d {
+	case sqlstore.MySQL:
+		query = strings.ReplaceAll(query, `"`, "`")
+	case sqlstore.Postgres:
+		parts := strings.Split(query, "?")
+		var b strings.Builder
+		for i, part := range parts {
+			if i > 0 {
+				fmt.Fprintf(&b, "$%d", i)
+			}
+			b.WriteString(part)
+		}
+		query = b.String()
 	}
+	return query
+}
+
+// unsupportedListener is a Listener behind which LISTEN never delivers,
+// as behind PgBouncer in transaction mode: pglisten then fails so.
+type unsupportedListener struct{}
+
+func (unsupportedListener) Listen(context.Context, string, func(), func(string)) error {
+	return fmt.Errorf("no notification came back: %w", errors.ErrUnsupported)
+}
+
+// On PostgreSQL, a Listener that cannot deliver makes Watch poll, and
+// revocations still arrive.
+func TestWatchFallsBackToPolling(t *testing.T) {
+	b := backends[slices.IndexFunc(backends, func(b backend) bool { return b.dialect == sqlstore.Postgres })]
+	db := b.open(t)
+	ctx := context.Background()
+	plain := newTestStore(t, db, b.dialect)
+	s, err := sqlstore.New(db, b.dialect, sqlstore.Options{Table: plain.Table(), Listener: unsupportedListener{}, Logger: discardLogger()})
+	require.NoError(t, err)
+	require.Equal(t, sqlstore.WatchListen, s.WatchMode())
+	w := startWatch(t, s)
+	assert.Equal(t, sqlstore.WatchPoll, s.WatchMode())
+	tok := watchToken()
+	require.NoError(t, s.Create(ctx, tok))
+	start := time.Now()
+	require.NoError(t, plain.Delete(ctx, tok.ID))
+	t.Logf("the revocation seen by polling after %v", w.waitFor(t, tok.ID, start))
 }
 
 // openAgain opens another pool on the database db was opened on (for
@@ -87,9 +152,10 @@ func startWatch(t *testing.T, s *sqlstore.Store) *watcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &watcher{changes: make(chan [2]string, 1000), done: make(chan struct{})}
 	ready := make(chan struct{})
+	subscribed := sync.OnceFunc(func() { close(ready) }) // alive comes again after each poll
 	go func() {
 		defer close(w.done)
-		w.err = s.Watch(ctx, func() { close(ready) }, func(id, user string) { w.changes <- [2]string{id, user} })
+		w.err = s.Watch(ctx, subscribed, func(id, user string) { w.changes <- [2]string{id, user} })
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -143,26 +209,33 @@ func watchToken() *tokenauth.Token {
 // what this machine does), whoever makes it: a replica's store, or plain
 // SQL on another connection.
 func TestWatchSeesEveryRevocation(t *testing.T) {
-	forEachPoller(t, func(t *testing.T, b backend, db *sql.DB) {
+	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
 		ctx := context.Background()
 		s := newTestStore(t, db, b.dialect)
 		other := openAgain(t, b, db)
 		replica := sameTable(t, s, other)
 		watchers := []*watcher{startWatch(t, s), startWatch(t, replica)}
-		q := func(sql string) string {
-			sql = strings.ReplaceAll(sql, "TABLE", s.Table())
-			if b.dialect == sqlstore.MySQL {
-				sql = strings.ReplaceAll(sql, `"`, "`")
-			}
-			return sql
+		for _, w := range []*sqlstore.Store{s, replica} {
+			require.Equal(t, sqlstore.WatchPoll, w.WatchMode())
 		}
+		q := func(sql string) string { return dialectSQL(b.dialect, s.Table(), sql) }
 		const rounds = 8
+		var all []time.Duration
+		defer func() {
+			if len(all) == 0 {
+				return
+			}
+			slices.Sort(all)
+			t.Logf("%s: revocation lag polling every %v, over %d events (%d revocations, 2 watchers): median %v, p95 %v, max %v",
+				b.name, sqlstore.DefaultPollInterval, len(all), len(all)/2, all[len(all)/2].Round(time.Millisecond),
+				all[len(all)*95/100].Round(time.Millisecond), all[len(all)-1].Round(time.Millisecond))
+		}()
 		for _, tc := range []struct {
 			name string
 			do   func(tok *tokenauth.Token) error
 		}{
 			{"Delete", func(tok *tokenauth.Token) error { return s.Delete(ctx, tok.ID) }},
-			{"DeleteUser", func(tok *tokenauth.Token) error { _, err := s.DeleteUser(ctx, tok.UserID); return err }},
+			{"DeleteUser", func(tok *tokenauth.Token) error { _, err := s.DeleteUser(ctx, tok.UserID, time.Now()); return err }},
 			{"Expire", func(tok *tokenauth.Token) error { return s.Expire(ctx, tok.ID, time.Now()) }},
 			{"DELETE on another connection", func(tok *tokenauth.Token) error {
 				_, err := other.ExecContext(ctx, q(`DELETE FROM "TABLE" WHERE id = ?`), tok.ID)
@@ -192,6 +265,7 @@ func TestWatchSeesEveryRevocation(t *testing.T) {
 						lat = append(lat, d)
 					}
 				}
+				all = append(all, lat...)
 				slices.Sort(lat)
 				t.Logf("%s, %s: latency over %d revocations seen by 2 watchers polling every %v: median %v, max %v",
 					b.name, tc.name, rounds, sqlstore.DefaultPollInterval, lat[len(lat)/2], lat[len(lat)-1])
@@ -201,8 +275,8 @@ func TestWatchSeesEveryRevocation(t *testing.T) {
 			tok, marker := watchToken(), watchToken()
 			require.NoError(t, s.Create(ctx, tok))
 			require.NoError(t, s.Create(ctx, marker))
-			require.NoError(t, s.Touch(ctx, tok.ID, time.Now(), time.Now().Add(2*time.Hour)))
-			require.NoError(t, s.TouchBatch(ctx, []tokenauth.TokenUse{{ID: tok.ID, LastUsed: time.Now(), ExpiresAt: time.Now().Add(3 * time.Hour)}}))
+			require.NoError(t, s.Touch(ctx, []tokenauth.TokenUse{{ID: tok.ID, LastUsed: time.Now(), ExpiresAt: time.Now().Add(2 * time.Hour)}}))
+			require.NoError(t, s.Touch(ctx, []tokenauth.TokenUse{{ID: tok.ID, LastUsed: time.Now(), ExpiresAt: time.Now().Add(3 * time.Hour)}}))
 			require.NoError(t, s.Delete(ctx, marker.ID))
 			for _, w := range watchers {
 				select {
@@ -265,7 +339,7 @@ func TestWatchEndsWhenTheConnectionFails(t *testing.T) {
 		s := newTestStore(t, db, b.dialect)
 		dsn := os.Getenv(b.env)
 		open := strings.Index(dsn, "tcp(") + len("tcp(")
-		p, err := tokenauthtest.NewProxy(dsn[open : open+strings.Index(dsn[open:], ")")])
+		p, err := faultproxy.New(dsn[open : open+strings.Index(dsn[open:], ")")])
 		require.NoError(t, err)
 		t.Cleanup(func() { p.Close() })
 		proxied := sameTable(t, s, reopen(t, b, "", p.Addr()))
@@ -305,14 +379,11 @@ func TestWatchEndsWhenTheConnectionFails(t *testing.T) {
 // DeleteExpired prunes the revocation log of rows older than an hour, but
 // keeps the newest, and numbering goes on after it.
 func TestRevocationLogIsPruned(t *testing.T) {
-	forEachPoller(t, func(t *testing.T, b backend, db *sql.DB) {
+	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
 		ctx := context.Background()
 		s := newTestStore(t, db, b.dialect)
 		log := s.Table() + "_revocations"
-		insert := `INSERT INTO "` + log + `" (token_id, user_id, created_at) VALUES (?, ?, ?)`
-		if b.dialect == sqlstore.MySQL {
-			insert = strings.ReplaceAll(insert, `"`, "`")
-		}
+		insert := dialectSQL(b.dialect, log, `INSERT INTO "TABLE" (token_id, user_id, created_at) VALUES (?, ?, ?)`)
 		for i, age := range []time.Duration{3 * time.Hour, 2 * time.Hour, 90 * time.Minute, 30 * time.Minute, 2 * time.Hour} {
 			_, err := db.ExecContext(ctx, insert, fmt.Sprint("id-", i+1), "u", at(b.dialect, time.Now().Add(-age)))
 			require.NoError(t, err)
@@ -342,7 +413,7 @@ func TestRevocationLogIsPruned(t *testing.T) {
 
 // A batch larger than one statement's share updates every token, on
 // every dialect.
-func TestTouchBatchLarge(t *testing.T) {
+func TestTouchLarge(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
 		ctx := context.Background()
 		s := newTestStore(t, db, b.dialect)
@@ -359,7 +430,7 @@ func TestTouchBatchLarge(t *testing.T) {
 				tokenauth.TokenUse{ID: "gone-" + toks[i].ID[:8], LastUsed: used})
 		}
 		start := time.Now()
-		require.NoError(t, s.TouchBatch(ctx, uses))
+		require.NoError(t, s.Touch(ctx, uses))
 		t.Logf("%s: %d uses of %d tokens in %v", b.name, len(uses), len(toks), time.Since(start))
 		l, err := s.List(ctx, toks[0].UserID)
 		require.NoError(t, err)
@@ -413,4 +484,52 @@ func TestPruneDoesNotBlockRevocations(t *testing.T) {
 	start = time.Now()
 	require.NoError(t, tx.Commit())
 	assert.Less(t, w.waitFor(t, pending.ID, start), time.Second)
+}
+
+// sqlstore.Open on every dialect gives a store that cachestore accepts as
+// it is, and a revocation made by another process reaches the cache: the
+// revoked token is refused within the poll interval, not the cache's TTL.
+func TestCacheHearsRevocations(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
+		ctx := context.Background()
+		s := newTestStore(t, db, b.dialect)
+		watching := make(chan struct{})
+		once := sync.OnceFunc(func() { close(watching) })
+		cache, err := cachestore.New(s, cachestore.Options{TTL: time.Hour, Logger: discardLogger(),
+			OnWatch: func(ok bool, _ error) {
+				if ok {
+					once()
+				}
+			}})
+		require.NoError(t, err, "no AllowStaleRevocations needed")
+		t.Cleanup(func() { cache.Close() })
+		select {
+		case <-watching:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the cache is not watching the store")
+		}
+		a, err := tokenauth.New(cache, tokenauth.Options{TouchInterval: -1, Logger: discardLogger()})
+		require.NoError(t, err)
+		key, tok, err := a.Issue(ctx, "alice", tokenauth.IssueOptions{})
+		require.NoError(t, err)
+		for range 3 {
+			_, err := a.Verify(ctx, key)
+			require.NoError(t, err)
+		}
+		require.Positive(t, cache.Stats().Hits, "answered from the cache")
+
+		other := sameTable(t, s, openAgain(t, b, db)) // another process
+		start := time.Now()
+		require.NoError(t, other.Delete(ctx, tok.ID))
+		for {
+			_, err := a.Verify(ctx, key)
+			if errors.Is(err, tokenauth.ErrInvalidToken) {
+				break
+			}
+			require.NoError(t, err)
+			require.Less(t, time.Since(start), 5*time.Second, "the cache still accepts a revoked token")
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Logf("%s: a token revoked by another process was refused through the cache after %v", b.name, time.Since(start).Round(time.Millisecond))
+	})
 }

@@ -1,11 +1,14 @@
 package pglisten
 
-import "time"
+import "github.com/jackc/pgx/v5"
 
-// SetTimeouts shortens Listen's bounds for a test and returns the function
-// that restores them.
-func SetTimeouts(connect, beat, ping time.Duration) (restore func()) {
-	c, b, p := connectTimeout, heartbeat, pingTimeout
-	connectTimeout, heartbeat, pingTimeout = connect, beat, ping
-	return func() { connectTimeout, heartbeat, pingTimeout = c, b, p }
+// HeartbeatPrefix starts every heartbeat's payload.
+const HeartbeatPrefix = heartbeatPrefix
+
+// SendThrough makes l send its heartbeats with connString, so that a test
+// can freeze the listening connection alone.
+func SendThrough(l *Listener, connString string) error {
+	c, err := pgx.ParseConfig(connString)
+	l.sender = c
+	return err
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 )
 
-// touchBatchSQL is TouchBatch's statement for two uses: Touch's SET clause
-// over a list of values.
+// touchBatchSQL is Touch's statement for two uses: the SET clause over a
+// list of values.
 var touchBatchSQL = map[sqlstore.Dialect]string{
 	sqlstore.Postgres: `UPDATE "tokenauth_tokens" AS t SET` +
 		` last_used_at = COALESCE(GREATEST(t.last_used_at, v.lu), t.last_used_at, v.lu),` +
@@ -39,7 +39,7 @@ var touchBatchSQL = map[sqlstore.Dialect]string{
 		` FROM (VALUES (?, ?, ?), (?, ?, ?)) AS v WHERE "tokenauth_tokens".id = v.column1`,
 }
 
-func TestTouchBatch(t *testing.T) {
+func TestTouch(t *testing.T) {
 	ctx := context.Background()
 	// Four uses of two tokens, out of order, and two IDs no token can
 	// have: one UPDATE of two rows, in ID order, with each token's latest
@@ -61,36 +61,36 @@ func TestTouchBatch(t *testing.T) {
 					`{"id":"b","lu":"2026-03-14T15:10:26.535897Z","ex":"2026-03-14T17:09:26.535897Z"}]`}
 			}
 			mock.ExpectExec(touchBatchSQL[d]).WithArgs(args...).WillReturnResult(sqlmock.NewResult(0, 2))
-			require.NoError(t, s.TouchBatch(ctx, uses))
+			require.NoError(t, s.Touch(ctx, uses))
 		})
 	}
 	t.Run("nothing to write sends nothing", func(t *testing.T) {
 		s, _ := newMock(t, sqlstore.Postgres)
-		require.NoError(t, s.TouchBatch(ctx, nil))
-		require.NoError(t, s.TouchBatch(ctx, []tokenauth.TokenUse{{ID: ""}, {ID: strings.Repeat("x", 65)}, {ID: "nul\x00"}}))
+		require.NoError(t, s.Touch(ctx, nil))
+		require.NoError(t, s.Touch(ctx, []tokenauth.TokenUse{{ID: ""}, {ID: strings.Repeat("x", 65)}, {ID: "nul\x00"}}))
 	})
 	t.Run("tokens that are gone are no error", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.SQLite)
 		mock.ExpectExec(touchBatchSQL[sqlstore.SQLite]).WillReturnResult(sqlmock.NewResult(0, 0))
-		require.NoError(t, s.TouchBatch(ctx, []tokenauth.TokenUse{{ID: "x", LastUsed: t0}, {ID: "y", LastUsed: t0}}))
+		require.NoError(t, s.Touch(ctx, []tokenauth.TokenUse{{ID: "x", LastUsed: t0}, {ID: "y", LastUsed: t0}}))
 	})
 	t.Run("errors", func(t *testing.T) {
 		s, mock := newMock(t, sqlstore.MySQL)
 		mock.ExpectExec(touchBatchSQL[sqlstore.MySQL]).WillReturnError(errDown)
-		err := s.TouchBatch(ctx, []tokenauth.TokenUse{{ID: "x", LastUsed: t0}, {ID: "y", LastUsed: t0}})
+		err := s.Touch(ctx, []tokenauth.TokenUse{{ID: "x", LastUsed: t0}, {ID: "y", LastUsed: t0}})
 		checkErr(t, err, errDown)
-		assert.True(t, strings.HasPrefix(err.Error(), "sqlstore: touch batch: "), err.Error())
+		assert.True(t, strings.HasPrefix(err.Error(), "sqlstore: touch: "), err.Error())
 
 		lite, _ := newMock(t, sqlstore.SQLite)
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		checkErr(t, lite.TouchBatch(cctx, []tokenauth.TokenUse{{ID: "x", LastUsed: t0}}), context.Canceled)
+		checkErr(t, lite.Touch(cctx, []tokenauth.TokenUse{{ID: "x", LastUsed: t0}}), context.Canceled)
 	})
 }
 
 // Large batches go in statements of 500 uses; a failed statement stops
 // the batch.
-func TestTouchBatchChunks(t *testing.T) {
+func TestTouchChunks(t *testing.T) {
 	uses := make([]tokenauth.TokenUse, 1201)
 	for i := range uses {
 		uses[i] = tokenauth.TokenUse{ID: fmt.Sprintf("id-%04d", i), LastUsed: t0}
@@ -110,12 +110,12 @@ func TestTouchBatchChunks(t *testing.T) {
 	for _, n := range []int{500, 500, 201} {
 		mock.ExpectExec("").WithArgs(anyArgs(3 * n)...).WillReturnResult(sqlmock.NewResult(0, int64(n)))
 	}
-	require.NoError(t, s.TouchBatch(context.Background(), uses))
+	require.NoError(t, s.Touch(context.Background(), uses))
 	assert.Equal(t, []int{500, 500, 201}, sizes)
 
 	sizes = nil
 	mock.ExpectExec("").WithArgs(anyArgs(1500)...).WillReturnError(errDown)
-	checkErr(t, s.TouchBatch(context.Background(), uses), errDown)
+	checkErr(t, s.Touch(context.Background(), uses), errDown)
 	assert.Equal(t, []int{500}, sizes, "no statement after a failed one")
 	assert.NoError(t, mock.ExpectationsWereMet())
 }

@@ -16,13 +16,13 @@ import (
 // row locks held for one short statement.
 const maxBatchUses = 500
 
-// TouchBatch implements tokenauth.BatchToucher: one UPDATE joined to the
-// list of uses per 500 distinct tokens, with Touch's rules for each row
-// (neither time moves backwards, expires_at never moves past
-// max_expires_at, a token without expiry keeps none). Tokens that are gone
-// match no row and are skipped; no row is ever inserted. Uses of one token
-// are merged first, keeping the latest times, which is what Touch would
-// leave whatever their order. The uses are sent in ID order, which makes
+// Touch implements tokenauth.Store: one UPDATE joined to the list of uses
+// per 500 distinct tokens. For each row, neither time moves backwards
+// (GREATEST, MAX on SQLite), expires_at never moves past max_expires_at,
+// and a token without expiry keeps none; a zero time leaves its column
+// alone. Tokens that are gone match no row and are skipped; no row is ever
+// inserted. Uses of one token are merged first, keeping the latest times,
+// which is what separate statements would leave in any order. The uses are sent in ID order, which makes
 // concurrent batches from several replicas likely, though not certain, to
 // lock rows in the same order: neither database promises the order an
 // UPDATE … FROM locks in.
@@ -33,12 +33,12 @@ const maxBatchUses = 500
 //   - MySQL: UPDATE … JOIN (SELECT ?, ?, ? UNION ALL SELECT …);
 //   - SQLite: UPDATE … FROM (VALUES (?, ?, ?), …), which needs SQLite 3.33
 //     (2020) or later.
-func (s *Store) TouchBatch(ctx context.Context, uses []tokenauth.TokenUse) error {
+func (s *Store) Touch(ctx context.Context, uses []tokenauth.TokenUse) error {
 	uses = mergeUses(uses)
 	for len(uses) > 0 {
 		n := min(len(uses), maxBatchUses)
 		if err := s.touchBatch(ctx, uses[:n]); err != nil {
-			return fmt.Errorf("sqlstore: touch batch: %w", err)
+			return fmt.Errorf("sqlstore: touch: %w", err)
 		}
 		uses = uses[n:]
 	}
@@ -86,10 +86,15 @@ func (s *Store) touchBatch(ctx context.Context, uses []tokenauth.TokenUse) error
 	return err
 }
 
-// touchBatchQuery returns the UPDATE of a batch and its arguments. The
-// SET clause is Touch's, with the target's columns qualified by tgt (on
-// the left too on MySQL, where PostgreSQL forbids it) and the use's values
-// named lu (last use) and ex (expiry).
+// touchBatchQuery returns the UPDATE of a batch and its arguments. In the
+// SET clause, the target's columns are qualified by tgt (on the left too
+// on MySQL, where PostgreSQL forbids it) and the use's values are named lu
+// (last use) and ex (expiry). MySQL's and SQLite's GREATEST/MAX return
+// NULL when any argument is NULL, PostgreSQL's ignores NULLs; the
+// COALESCEs make all three alike. The expiry is capped at max_expires_at
+// with a CASE rather than LEAST/MIN, whose NULLs differ alike: the CASE
+// gives NULL for a NULL use (PostgreSQL's LEAST would give the cap), and
+// the use's value when there is no cap.
 func (s *Store) touchBatchQuery(uses []tokenauth.TokenUse) (string, []any, error) {
 	t := quote(s.dialect, s.table)
 	set := func(tgt, lu, ex, greatest string) string {
