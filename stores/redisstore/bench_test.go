@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/cachestore"
@@ -71,6 +72,56 @@ func BenchmarkFind(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := s.Find(ctx, tok.Digest); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFindPolicy alternates lookups of a token without policy and of
+// one with every policy field set, so that both meet the same machine
+// load, and reports each one's mean and their ratio.
+func BenchmarkFindPolicy(b *testing.B) {
+	ctx := context.Background()
+	s, _, _ := newTestStore(b, redisstore.Options{})
+	bare, full := newToken(b, "u1"), withPolicy(newToken(b, "u1"))
+	for _, tok := range []*tokenauth.Token{bare, full} {
+		if err := s.Create(ctx, tok.Clone()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	find := func(digest []byte) time.Duration {
+		start := time.Now()
+		if _, err := s.Find(ctx, digest); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	var inBare, inFull time.Duration
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if n%2 == 0 {
+			inBare += find(bare.Digest)
+			inFull += find(full.Digest)
+		} else {
+			inFull += find(full.Digest)
+			inBare += find(bare.Digest)
+		}
+		n++
+	}
+	b.ReportMetric(float64(inBare.Nanoseconds())/float64(n), "ns/find-bare")
+	b.ReportMetric(float64(inFull.Nanoseconds())/float64(n), "ns/find-policy")
+	b.ReportMetric(float64(inFull)/float64(inBare), "ratio")
+	b.ReportMetric(0, "ns/op") // an op is one lookup of each
+}
+
+// BenchmarkCountRate is one CountRate: a script call, one round trip.
+func BenchmarkCountRate(b *testing.B) {
+	ctx := context.Background()
+	s, _, _ := newTestStore(b, redisstore.Options{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := s.CountRate(ctx, "hot", 1_000_000_000, time.Hour); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,29 +1,43 @@
 // Package redisstore is a tokenauth.Store on Redis, for services whose
-// replicas share a Redis deployment: a single server, Sentinel or Cluster,
-// through any redis.UniversalClient.
+// replicas share a Redis deployment: one server, Sentinel or Cluster.
 //
-// Tokens expire natively: Redis deletes each token Options.Retention after
-// its expiry, so no clean-up job is needed. Every change that touches more
-// than one key (create, delete, revoke-all, touch, expire) is one Lua
-// script: one round trip, applied atomically. Find, the hot path, is one
-// HMGET.
+//	client := redis.NewUniversalClient(&redis.UniversalOptions{
+//		Addrs:                 addrs, // several: a cluster
+//		ContextTimeoutEnabled: true,  // required: New refuses a client without it
+//	})
+//	store, err := redisstore.New(client, redisstore.Options{})
 //
-// The Store is a tokenauth.Watcher: every revocation and early expiry is
+// Find, the hot path, reads one key: one round trip. Tokens expire
+// natively: Redis deletes each one Options.Retention after its expiry, so
+// no clean-up job is needed.
+//
+// On Redis Cluster, tokens spread over every slot (and so every node): a
+// cluster adds room as well as availability. Each token is keyed by its
+// digest, and found by ID through a key of its own; what must be atomic
+// for one user (the index of its tokens, and the cut-off DeleteUser
+// leaves) shares the user's hash tag and changes in one Lua script.
+// Revocation stays final across slots by ordering: Create writes the
+// token before it reads the cut-off; DeleteUser raises the cut-off before
+// it reads what to delete. See the README for the key layout.
+//
+// The Store is a cachestore.Watcher: every revocation and early expiry is
 // published on a Redis pub/sub channel by the script that makes it, so a
 // cachestore in front of the store on each replica drops the token at
 // once rather than after its TTL.
 //
-// All keys of a Store share one Redis Cluster hash tag, so that those
-// scripts work on a cluster: the whole store lives in one hash slot, on
-// one primary (and its replicas). See the README for the key layout.
+// CountRate counts calls in Redis for per-token rate limits
+// (tokenauth.Options.RateCounter), so that every replica shares one
+// count.
 //
-// Create the client with ContextTimeoutEnabled: true. Without it go-redis
-// ignores context deadlines, so tokenauth.Options.StoreTimeout has no
-// effect and a request waits out go-redis's own timeouts and retries
-// during an outage.
+// New refuses a client that ignores context deadlines (without
+// ContextTimeoutEnabled tokenauth.Options.StoreTimeout would do nothing,
+// and a request would wait out go-redis's own timeouts and retries during
+// an outage), a cluster client that reads from replicas, client-side
+// caching and Ring: each would let a revoked token be found again.
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -35,6 +49,7 @@ import (
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -48,10 +63,10 @@ const DefaultRetention = 24 * time.Hour
 // Options configures a Store. The zero value gives the defaults.
 type Options struct {
 	// Prefix starts every key of the store, so that several stores (or
-	// applications) can share a Redis database. Unless it already holds a
-	// Redis Cluster hash tag ("{...}"), it is wrapped in one: the default
-	// "tokenauth:" gives keys starting "{tokenauth:}". Default
-	// DefaultPrefix.
+	// applications) can share a Redis deployment. A prefix that holds a
+	// Redis Cluster hash tag ("app:{tokens}:") puts the whole store in
+	// that tag's one slot; without one, tokens spread over the cluster.
+	// Default DefaultPrefix.
 	Prefix string
 
 	// Retention is how long a token is kept after it expires before Redis
@@ -65,30 +80,36 @@ type Options struct {
 // Store is a tokenauth.Store on Redis. It is safe for concurrent use.
 type Store struct {
 	client redis.UniversalClient
-	prefix string // with its hash tag
+	prefix string
 	// retention is Options.Retention in whole milliseconds, rounded up
-	// (Redis deadlines are milliseconds), and as text for touchScript.
+	// (Redis deadlines are milliseconds), and as text for the scripts.
 	retention     int64
 	retentionText string
-	// watchPing is how long Watch waits for a message before it pings
-	// the server, and then for the answer.
-	watchPing time.Duration
+	// watchPing is how long Watch waits after an answer to ping again,
+	// watchTimeout how long it waits for the answer.
+	watchPing, watchTimeout time.Duration
 }
 
 var (
-	_ tokenauth.Store        = (*Store)(nil)
-	_ tokenauth.Watcher      = (*Store)(nil)
-	_ tokenauth.Expirer      = (*Store)(nil)
-	_ tokenauth.BatchToucher = (*Store)(nil)
+	_ tokenauth.Store    = (*Store)(nil)
+	_ cachestore.Watcher = (*Store)(nil)
 )
 
-// New returns a Store that keeps tokens through client. It returns an
-// error wrapping tokenauth.ErrInvalidOptions when client is nil.
+// New returns a Store that keeps tokens through client, a *redis.Client
+// or *redis.ClusterClient created with ContextTimeoutEnabled. It returns
+// an error wrapping tokenauth.ErrInvalidOptions, which says what to
+// change, for a client that would weaken the store: one that ignores
+// context deadlines, reads from replicas or caches replies, or a Ring;
+// and for a Prefix with a '{' that opens no hash tag.
 func New(client redis.UniversalClient, opts Options) (*Store, error) {
-	if client == nil {
-		return nil, fmt.Errorf("%w: redisstore: client is nil", tokenauth.ErrInvalidOptions)
+	if err := checkClient(client); err != nil {
+		return nil, err
 	}
-	s := &Store{client: client, prefix: withHashTag(opts.Prefix), watchPing: defaultWatchPing}
+	prefix := cmp.Or(opts.Prefix, DefaultPrefix)
+	if err := checkPrefix(prefix); err != nil {
+		return nil, err
+	}
+	s := &Store{client: client, prefix: prefix, watchPing: defaultWatchPing, watchTimeout: defaultWatchTimeout}
 	retention := opts.Retention
 	switch {
 	case retention == 0:
@@ -104,38 +125,9 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// withHashTag returns prefix (or DefaultPrefix) wrapped in a hash tag
-// unless it already holds one. Redis hashes only the part between the
-// first '{' and the next '}', when that part is not empty.
-func withHashTag(prefix string) string {
-	if prefix == "" {
-		prefix = DefaultPrefix
-	}
-	if i := strings.IndexByte(prefix, '{'); i >= 0 && strings.IndexByte(prefix[i+1:], '}') > 0 {
-		return prefix
-	}
-	return "{" + prefix + "}"
-}
-
-// Key layout; the scripts build the same names from the prefix.
-func (s *Store) tokenKey(digest []byte) string {
-	var b strings.Builder
-	b.Grow(len(s.prefix) + 2 + hex.EncodedLen(len(digest)))
-	b.WriteString(s.prefix)
-	b.WriteString("t:")
-	const digits = "0123456789abcdef"
-	for _, c := range digest {
-		b.WriteByte(digits[c>>4])
-		b.WriteByte(digits[c&0x0f])
-	}
-	return b.String()
-}
-
-func (s *Store) idKey(id string) string       { return s.prefix + "id:" + id }
-func (s *Store) userKey(userID string) string { return s.prefix + "u:" + userID }
-
-// fields are the token hash's fields, in the order Find and List read them.
-var fields = []string{"id", "user", "name", "scopes", "created", "expires", "last_used", "max_expires"}
+// fields are the token hash's fields, in the order Find and List read them:
+// the record's, then the policy's.
+var fields = append([]string{"id", "user", "name", "scopes", "created", "expires", "last_used", "max_expires"}, policyFields[:]...)
 
 // findArgs is Find's command with the key left out. Its strings are boxed
 // once here rather than on every call: Find is the hot path.
@@ -147,156 +139,14 @@ var findArgs = func() []any {
 	return args
 }()
 
-// setUserExpiry makes a user's set of token IDs outlive its longest-lived
-// token, so that the set of a user whose tokens have all expired goes too.
-// ttl is the set's PTTL before the change: -2 missing, -1 no expiry.
-const setUserExpiry = `
-local function expireUserSet(key, ttl, deadline)
-  if ttl == -1 then return end
-  if ttl >= 0 then
-    local t = redis.call('TIME')
-    if tonumber(deadline) - (t[1] * 1000 + math.floor(t[2] / 1000)) <= ttl then return end
-  end
-  redis.call('PEXPIREAT', key, deadline)
-end
-`
-
-// createScript stores a token unless its ID or digest is taken.
-// KEYS: token, id, user. ARGV: the hash fields in order, the digest in
-// hex, and the keys' deadline in Unix milliseconds (empty for none).
-var createScript = redis.NewScript(setUserExpiry + `
-if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'user', ARGV[2], 'name', ARGV[3], 'scopes', ARGV[4],
-  'created', ARGV[5], 'expires', ARGV[6], 'last_used', ARGV[7], 'max_expires', ARGV[8])
-redis.call('SET', KEYS[2], ARGV[9])
-local ttl = redis.call('PTTL', KEYS[3])
-redis.call('SADD', KEYS[3], ARGV[1])
-local deadline = ARGV[10]
-if deadline == '' then
-  redis.call('PERSIST', KEYS[3])
-else
-  redis.call('PEXPIREAT', KEYS[1], deadline)
-  redis.call('PEXPIREAT', KEYS[2], deadline)
-  expireUserSet(KEYS[3], ttl, deadline)
-end
-return 1
-`)
-
-// deleteScript deletes one token and publishes the change. KEYS: id.
-// ARGV: prefix, id.
-var deleteScript = redis.NewScript(publishChanged + `
-local digest = redis.call('GET', KEYS[1])
-if not digest then return 0 end
-redis.call('DEL', KEYS[1])
-local tk = ARGV[1] .. 't:' .. digest
-local user = redis.call('HGET', tk, 'user')
-if not user then return 0 end
-redis.call('DEL', tk)
-redis.call('SREM', ARGV[1] .. 'u:' .. user, ARGV[2])
-changed(ARGV[1], ARGV[2], user)
-return 1
-`)
-
-// deleteUserScript deletes every token of a user, publishing each, and
-// returns how many there were. KEYS: user. ARGV: prefix, user ID.
-var deleteUserScript = redis.NewScript(publishChanged + `
-local n = 0
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local ik = ARGV[1] .. 'id:' .. id
-  local digest = redis.call('GET', ik)
-  if digest then
-    if redis.call('DEL', ARGV[1] .. 't:' .. digest) == 1 then
-      n = n + 1
-      changed(ARGV[1], id, ARGV[2])
-    end
-    redis.call('DEL', ik)
-  end
-end
-redis.call('DEL', KEYS[1])
-return n
-`)
-
-// listScript returns a user's tokens as flat groups of the digest in hex
-// and the hash fields, and drops the IDs of tokens Redis has expired.
-// KEYS: user. ARGV: prefix.
-var listScript = redis.NewScript(`
-local out = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local digest = redis.call('GET', ARGV[1] .. 'id:' .. id)
-  local f = digest and redis.call('HMGET', ARGV[1] .. 't:' .. digest,
-    'id', 'user', 'name', 'scopes', 'created', 'expires', 'last_used', 'max_expires')
-  if f and f[1] then
-    out[#out + 1] = digest
-    for i = 1, 8 do out[#out + 1] = f[i] or '' end
-  else
-    redis.call('SREM', KEYS[1], id)
-  end
-end
-return out
-`)
-
-// touchScript records a use of a token that still exists; neither value
-// moves backwards, and expires never moves past max_expires (absent in
-// records stored before it existed). The keys' deadline is worked out
-// here, from the expiry once capped, as deadline does.
-// KEYS: id. ARGV: prefix, last_used, expires (empty for none), and the
-// retention in milliseconds.
-var touchScript = redis.NewScript(setUserExpiry + `
-local digest = redis.call('GET', KEYS[1])
-if not digest then return 0 end
-local tk = ARGV[1] .. 't:' .. digest
-local cur = redis.call('HMGET', tk, 'user', 'last_used', 'expires', 'max_expires')
-if not cur[1] then return 0 end
-if ARGV[2] ~= '' and (cur[2] == '' or tonumber(cur[2]) < tonumber(ARGV[2])) then
-  redis.call('HSET', tk, 'last_used', ARGV[2])
-end
-local exp = ARGV[3]
-if exp ~= '' and cur[4] and cur[4] ~= '' and tonumber(cur[4]) < tonumber(exp) then exp = cur[4] end
-if cur[3] ~= '' and exp ~= '' and tonumber(cur[3]) < tonumber(exp) then
-  redis.call('HSET', tk, 'expires', exp)
-  local deadline = string.format('%.0f', math.max(math.ceil(tonumber(exp) / 1000) + tonumber(ARGV[4]), 1))
-  redis.call('PEXPIREAT', tk, deadline)
-  redis.call('PEXPIREAT', KEYS[1], deadline)
-  local uk = ARGV[1] .. 'u:' .. cur[1]
-  local ttl = redis.call('PTTL', uk)
-  if ttl ~= -2 then expireUserSet(uk, ttl, deadline) end
-end
-return 1
-`)
-
-// Create stores t. It returns tokenauth.ErrExists if a token with the
-// same ID or digest is stored.
-func (s *Store) Create(ctx context.Context, t *tokenauth.Token) error {
-	switch {
-	case t == nil:
-		return errors.New("redisstore: create: nil token")
-	case t.ID == "" || t.UserID == "" || len(t.Digest) == 0:
-		return errors.New("redisstore: create: token needs an ID, a user ID and a digest")
-	}
-	scopes, err := encodeScopes(t.Scopes)
-	if err != nil {
-		return fmt.Errorf("redisstore: create: %w", err)
-	}
-	keys := []string{s.tokenKey(t.Digest), s.idKey(t.ID), s.userKey(t.UserID)}
-	created, err := createScript.Run(ctx, s.client, keys,
-		t.ID, t.UserID, t.Name, scopes, encodeTime(t.CreatedAt), encodeTime(t.ExpiresAt), encodeTime(t.LastUsedAt),
-		encodeTime(t.MaxExpiresAt), hex.EncodeToString(t.Digest), s.deadline(t.ExpiresAt)).Int()
-	if err != nil {
-		return fmt.Errorf("redisstore: create: %w", err)
-	}
-	if created == 0 {
-		return tokenauth.ErrExists
-	}
-	return nil
-}
-
 // Find returns the token with the given digest, or tokenauth.ErrNotFound.
+// It reads one key: one round trip, on a cluster too.
 func (s *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, error) {
 	if len(digest) == 0 {
 		return nil, tokenauth.ErrNotFound
 	}
 	args := slices.Clone(findArgs)
-	args[1] = s.tokenKey(digest)
+	args[1] = s.tokenKey(hexDigest(digest))
 	vals, err := s.client.Do(ctx, args...).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: find: %w", err)
@@ -312,51 +162,52 @@ func (s *Store) Find(ctx context.Context, digest []byte) (*tokenauth.Token, erro
 	return t, nil
 }
 
-// Delete removes the token with the given ID, or returns
-// tokenauth.ErrNotFound.
-func (s *Store) Delete(ctx context.Context, id string) error {
-	deleted, err := deleteScript.Run(ctx, s.client, []string{s.idKey(id)}, s.prefix, id).Int()
-	if err != nil {
-		return fmt.Errorf("redisstore: delete: %w", err)
-	}
-	if deleted == 0 {
-		return tokenauth.ErrNotFound
-	}
-	return nil
-}
-
-// DeleteUser removes every token of the user, in one atomic step.
-func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
-	n, err := deleteUserScript.Run(ctx, s.client, []string{s.userKey(userID)}, s.prefix, userID).Int()
-	if err != nil {
-		return 0, fmt.Errorf("redisstore: delete user: %w", err)
-	}
-	return n, nil
-}
-
-// List returns the user's tokens, oldest first.
+// List returns the user's tokens, oldest first: the user's index, then
+// each token it names, in one pipeline. Entries whose token is gone
+// (expired by Redis, or a Delete that failed half-way) are dropped from
+// the index.
 func (s *Store) List(ctx context.Context, userID string) ([]*tokenauth.Token, error) {
-	vals, err := listScript.Run(ctx, s.client, []string{s.userKey(userID)}, s.prefix).Slice()
+	entries, err := s.client.ZRange(ctx, s.userKey(userID), 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: list: %w", err)
 	}
-	group := 1 + len(fields) // the digest, then the fields
-	if len(vals)%group != 0 {
-		return nil, errors.New("redisstore: list: malformed reply")
+	if len(entries) == 0 {
+		return nil, nil
 	}
-	out := make([]*tokenauth.Token, 0, len(vals)/group)
-	for i := 0; i < len(vals); i += group {
-		hexDigest, _ := vals[i].(string)
-		digest, err := hex.DecodeString(hexDigest)
-		if err != nil {
-			return nil, errors.New("redisstore: list: malformed token key")
+	pipe := s.client.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(entries))
+	for i, e := range entries {
+		h, _, _ := splitIndexEntry(e)
+		cmds[i] = pipe.HMGet(ctx, s.tokenKey(h), fields...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("redisstore: list: %w", err)
+	}
+	out := make([]*tokenauth.Token, 0, len(entries))
+	var stale []any
+	for i, e := range entries {
+		h, id, ok := splitIndexEntry(e)
+		vals := cmds[i].Val()
+		if !ok || len(vals) == 0 || vals[0] == nil {
+			stale = append(stale, e)
+			continue
 		}
-		t, err := decodeToken(vals[i+1 : i+group])
+		t, err := decodeToken(vals)
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: list: %w", err)
 		}
-		t.Digest = digest
+		if t.ID != id || t.UserID != userID {
+			stale = append(stale, e) // not this entry's token: never in practice
+			continue
+		}
+		if t.Digest, err = hex.DecodeString(h); err != nil {
+			return nil, errors.New("redisstore: list: malformed index entry")
+		}
 		out = append(out, t)
+	}
+	if len(stale) > 0 {
+		// Best effort: the next List tries again.
+		_ = s.client.ZRem(ctx, s.userKey(userID), stale...).Err()
 	}
 	slices.SortFunc(out, func(a, b *tokenauth.Token) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
@@ -367,70 +218,17 @@ func (s *Store) List(ctx context.Context, userID string) ([]*tokenauth.Token, er
 	return out, nil
 }
 
-// Touch records a use of the token, moving its Redis expiry with its
-// ExpiresAt, which never moves past the stored MaxExpiresAt. It never
-// recreates a deleted token, so a revocation racing with a request always
-// wins.
-func (s *Store) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
-	touched, err := touchScript.Run(ctx, s.client, []string{s.idKey(id)},
-		s.prefix, encodeTime(lastUsed), encodeTime(expiresAt), s.retentionText).Int()
-	if err != nil {
-		return fmt.Errorf("redisstore: touch: %w", err)
-	}
-	if touched == 0 {
-		return tokenauth.ErrNotFound
-	}
-	return nil
-}
-
-// touchBatchSize bounds the commands of one pipeline, and so the memory
-// a batch holds at once.
-const touchBatchSize = 512
-
-// TouchBatch records many uses, as Touch does each, in one pipeline per
-// touchBatchSize uses. Tokens that are gone are skipped.
-func (s *Store) TouchBatch(ctx context.Context, uses []tokenauth.TokenUse) error {
-	for len(uses) > 0 {
-		n := min(len(uses), touchBatchSize)
-		if err := s.touchPipeline(ctx, uses[:n]); err != nil {
-			return fmt.Errorf("redisstore: touch batch: %w", err)
-		}
-		uses = uses[n:]
-	}
-	return nil
-}
-
-// touchPipeline runs touchScript for each use in one round trip. The
-// script is called by its hash; if the server has lost it (a restart,
-// SCRIPT FLUSH), it is loaded and the whole pipeline sent again, which is
-// safe as a touch never moves a value backwards.
-func (s *Store) touchPipeline(ctx context.Context, uses []tokenauth.TokenUse) error {
-	for attempt := 0; ; attempt++ {
-		pipe := s.client.Pipeline()
-		cmds := make([]*redis.Cmd, len(uses))
-		for i, u := range uses {
-			cmds[i] = touchScript.EvalSha(ctx, pipe, []string{s.idKey(u.ID)},
-				s.prefix, encodeTime(u.LastUsed), encodeTime(u.ExpiresAt), s.retentionText)
-		}
-		_, err := pipe.Exec(ctx)
-		if err == nil {
-			return nil
-		}
-		if attempt > 0 || !slices.ContainsFunc(cmds, func(c *redis.Cmd) bool { return redis.HasErrorPrefix(c.Err(), "NOSCRIPT") }) {
-			return err
-		}
-		if err := touchScript.Load(ctx, s.client).Err(); err != nil {
-			return err
-		}
-	}
-}
-
 // deadline returns when Redis is to delete a token that expires at
 // expires, in Unix milliseconds ("" for never): the expiry in whole
-// milliseconds rounded up, plus the retention, as touchScript computes it.
+// milliseconds rounded up, plus the retention, as the scripts compute it.
 func (s *Store) deadline(expires time.Time) string {
+	return formatDeadline(s.deadlineMillis(expires))
+}
+
+// deadlineMillis is deadline as a number, 0 for never.
+func (s *Store) deadlineMillis(expires time.Time) int64 {
 	if expires.IsZero() {
-		return ""
+		return 0
 	}
 	us := expires.UnixMicro()
 	ms := us / 1000
@@ -439,7 +237,32 @@ func (s *Store) deadline(expires time.Time) string {
 	}
 	// PEXPIREAT wants a positive time; so early a deadline is long past
 	// either way.
-	return strconv.FormatInt(max(ms+s.retention, 1), 10)
+	return max(ms+s.retention, 1)
+}
+
+func formatDeadline(ms int64) string {
+	if ms == 0 {
+		return ""
+	}
+	return strconv.FormatInt(ms, 10)
+}
+
+// bound returns the latest time t can exist, as its index entry's score:
+// its deadline at the later of ExpiresAt and MaxExpiresAt, which no Touch
+// moves past, or "+inf" for a token that never expires or slides without
+// a cap. The index may drop an entry once its bound has passed.
+func (s *Store) bound(t *tokenauth.Token) string {
+	if t.ExpiresAt.IsZero() || t.MaxExpiresAt.IsZero() {
+		return "+inf"
+	}
+	return s.deadline(maxTime(t.ExpiresAt, t.MaxExpiresAt))
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // encodeTime writes t as Unix microseconds, the zero time as "".
@@ -489,12 +312,13 @@ func decodeScopes(s string) ([]string, error) {
 	return out, nil
 }
 
-// decodeToken builds a token from the hash fields, in the order of fields.
+// decodeToken builds a token from the hash fields, in the order of fields;
+// absent ones (nil) are unset.
 func decodeToken(vals []any) (*tokenauth.Token, error) {
 	if len(vals) != len(fields) {
 		return nil, errors.New("malformed token record")
 	}
-	var f [8]string
+	var f [numRecordFields + len(policyFields)]string
 	for i := range f {
 		f[i], _ = vals[i].(string)
 	}
@@ -507,6 +331,9 @@ func decodeToken(vals []any) (*tokenauth.Token, error) {
 		if *dst, err = decodeTime(f[4+i]); err != nil {
 			return nil, fmt.Errorf("malformed token record: %s", fields[4+i])
 		}
+	}
+	if err := decodePolicy(t, f[numRecordFields:]); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

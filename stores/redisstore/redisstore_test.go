@@ -5,7 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"os"
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,86 +21,6 @@ import (
 	"github.com/go-tokenauth/tokenauth/stores/redisstore"
 	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 )
-
-const addrEnv = "TOKENAUTH_TEST_REDIS_ADDR"
-
-// testClient connects to the Redis named by TOKENAUTH_TEST_REDIS_ADDR, or
-// skips the test when it is unset. Several comma-separated addresses name
-// the nodes of a Redis Cluster.
-func testClient(t testing.TB) redis.UniversalClient {
-	t.Helper()
-	addrs := os.Getenv(addrEnv)
-	if addrs == "" {
-		t.Skip(addrEnv + " is not set; set it to a Redis address (e.g. 127.0.0.1:6379) to run the Redis tests")
-	}
-	c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: strings.Split(addrs, ",")})
-	t.Cleanup(func() { _ = c.Close() })
-	require.NoError(t, c.Ping(context.Background()).Err(), "Redis at %s=%s", addrEnv, addrs)
-	return c
-}
-
-// testAddr returns the address of the test server (the first node of a
-// cluster), or skips the test.
-func testAddr(t testing.TB) string {
-	t.Helper()
-	testClient(t)
-	return strings.Split(os.Getenv(addrEnv), ",")[0]
-}
-
-func randomHex(t testing.TB, n int) string {
-	t.Helper()
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// cleanUp deletes every key under prefix when the test ends. The keys
-// share a hash slot, so one DEL takes them all, on a cluster too.
-func cleanUp(t testing.TB, c redis.UniversalClient, prefix string) {
-	t.Cleanup(func() {
-		ctx := context.Background()
-		del := func(ctx context.Context, node redis.UniversalClient) error {
-			var keys []string
-			it := node.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-			for it.Next(ctx) {
-				keys = append(keys, it.Val())
-			}
-			if err := it.Err(); err != nil || len(keys) == 0 {
-				return err
-			}
-			return node.Del(ctx, keys...).Err()
-		}
-		var err error
-		if cluster, ok := c.(*redis.ClusterClient); ok {
-			err = cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return del(ctx, node) })
-		} else {
-			err = del(ctx, c)
-		}
-		if err != nil {
-			t.Errorf("deleting the test's keys: %v", err)
-		}
-	})
-}
-
-// testPrefix returns a key prefix of its own for the test, with a hash
-// tag, and deletes its keys when the test ends.
-func testPrefix(t testing.TB, c redis.UniversalClient) string {
-	t.Helper()
-	p := "{tokenauthtest:" + randomHex(t, 8) + "}:"
-	cleanUp(t, c, p)
-	return p
-}
-
-// newTestStore returns a Store under a fresh prefix, the client, and the
-// prefix. opts.Prefix is replaced.
-func newTestStore(t testing.TB, opts redisstore.Options) (*redisstore.Store, redis.UniversalClient, string) {
-	t.Helper()
-	c := testClient(t)
-	opts.Prefix = testPrefix(t, c)
-	s, err := redisstore.New(c, opts)
-	require.NoError(t, err)
-	return s, c, opts.Prefix
-}
 
 func newToken(t testing.TB, userID string) *tokenauth.Token {
 	t.Helper()
@@ -116,64 +37,167 @@ func newToken(t testing.TB, userID string) *tokenauth.Token {
 	}
 }
 
-func TestNewNilClient(t *testing.T) {
-	s, err := redisstore.New(nil, redisstore.Options{})
-	require.ErrorIs(t, err, tokenauth.ErrInvalidOptions)
-	assert.Nil(t, s)
-}
-
 func TestStoreSuite(t *testing.T) {
-	tokenauthtest.RunStoreTests(t, func(t *testing.T) tokenauth.Store {
-		// The suite's tokens expire on fixed dates that may lie long in
-		// the past, and it expects them back: keep expired tokens far
-		// longer than in production. TestExpiry covers Redis' own expiry.
-		s, _, _ := newTestStore(t, redisstore.Options{Retention: 100 * 365 * 24 * time.Hour})
-		return s
+	eachBackend(t, func(t *testing.T, b backend) {
+		tokenauthtest.RunStoreTests(t, func(t *testing.T) tokenauth.Store {
+			// The suite's tokens expire on fixed dates that may lie long in
+			// the past, and it expects them back: keep expired tokens far
+			// longer than in production. TestExpiry covers Redis' own expiry.
+			s, _, _ := newStoreOn(t, b, redisstore.Options{Retention: 100 * 365 * 24 * time.Hour})
+			return s
+		})
 	})
 }
 
-func TestKeyLayout(t *testing.T) {
-	ctx := context.Background()
-	c := testClient(t)
-	run := randomHex(t, 8)
-	tests := []struct {
-		name, prefix, keyPrefix string
-	}{
-		{"prefix wrapped in a hash tag", "tl" + run + ":", "{tl" + run + ":}"},
-		{"prefix with a hash tag kept", "tl:{" + run + "}:", "tl:{" + run + "}:"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			cleanUp(t, c, tc.keyPrefix)
-			s, err := redisstore.New(c, redisstore.Options{Prefix: tc.prefix})
-			require.NoError(t, err)
-			tok := newToken(t, "user:1")
-			tok.Scopes = []string{"read", `say "hi"`}
-			tok.ExpiresAt = tok.CreatedAt.Add(time.Hour)
-			tok.MaxExpiresAt = tok.CreatedAt.Add(24 * time.Hour)
-			require.NoError(t, s.Create(ctx, tok.Clone()))
-
-			hexDigest := hex.EncodeToString(tok.Digest)
-			fields, err := c.HGetAll(ctx, tc.keyPrefix+"t:"+hexDigest).Result()
-			require.NoError(t, err)
-			assert.Equal(t, map[string]string{
-				"id":          tok.ID,
-				"user":        "user:1",
-				"name":        "laptop",
-				"scopes":      `["read","say \"hi\""]`,
-				"created":     encodeMicros(tok.CreatedAt),
-				"expires":     encodeMicros(tok.ExpiresAt),
-				"last_used":   "",
-				"max_expires": encodeMicros(tok.MaxExpiresAt),
-			}, fields)
-			got, err := c.Get(ctx, tc.keyPrefix+"id:"+tok.ID).Result()
-			require.NoError(t, err)
-			assert.Equal(t, hexDigest, got)
-			ids, err := c.SMembers(ctx, tc.keyPrefix+"u:user:1").Result()
-			require.NoError(t, err)
-			assert.Equal(t, []string{tok.ID}, ids)
+func TestWatcherSuite(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		tokenauthtest.RunWatcherTests(t, func(t *testing.T) tokenauth.Store {
+			s, _, _ := newStoreOn(t, b, redisstore.Options{})
+			return s
 		})
+	})
+}
+
+// The key layout the README documents: the token by digest, its ID key,
+// the user's index and cut-off, each user's two keys in one slot.
+func TestKeyLayout(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s, c, p := newStoreOn(t, b, redisstore.Options{Retention: time.Hour})
+		tok := newToken(t, "user:1")
+		tok.Scopes = []string{"read", `say "hi"`}
+		tok.ExpiresAt = tok.CreatedAt.Add(time.Hour)
+		tok.MaxExpiresAt = tok.CreatedAt.Add(24 * time.Hour)
+		require.NoError(t, s.Create(ctx, tok.Clone()))
+		forever := newToken(t, "user:1")
+		require.NoError(t, s.Create(ctx, forever.Clone()))
+
+		hexDigest := hex.EncodeToString(tok.Digest)
+		fields, err := c.HGetAll(ctx, p+"t:"+hexDigest).Result()
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{
+			"id":          tok.ID,
+			"user":        "user:1",
+			"name":        "laptop",
+			"scopes":      `["read","say \"hi\""]`,
+			"created":     encodeMicros(tok.CreatedAt),
+			"expires":     encodeMicros(tok.ExpiresAt),
+			"last_used":   "",
+			"max_expires": encodeMicros(tok.MaxExpiresAt),
+		}, fields)
+		got, err := c.Get(ctx, p+"id:"+tok.ID).Result()
+		require.NoError(t, err)
+		assert.Equal(t, hexDigest, got)
+
+		// The index scores each token by the latest time it can exist: the
+		// deadline of its MaxExpiresAt (plus the retention), or +inf.
+		index, err := c.ZRangeWithScores(ctx, p+"u:{user:1}", 0, -1).Result()
+		require.NoError(t, err)
+		require.Len(t, index, 2)
+		bound := float64((tok.MaxExpiresAt.Add(time.Hour).UnixMicro() + 999) / 1000) // rounded up to the millisecond
+		assert.Equal(t, []redis.Z{
+			{Score: bound, Member: hexDigest + ":" + tok.ID},
+			{Score: math.Inf(1), Member: hex.EncodeToString(forever.Digest) + ":" + forever.ID},
+		}, index)
+		assert.Equal(t, time.Duration(-1), pttl(t, c, p+"u:{user:1}"), "it lives as long as a token that never expires")
+
+		cut := time.Now().UTC().Truncate(time.Microsecond)
+		n, err := s.DeleteUser(ctx, "user:1", cut, tok.ID)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		got, err = c.Get(ctx, p+"c:{user:1}").Result()
+		require.NoError(t, err)
+		assert.Equal(t, encodeMicros(cut), got)
+		assert.Equal(t, time.Duration(-1), pttl(t, c, p+"c:{user:1}"), "a cut-off stays")
+		// Once the token that never expires is gone, the index expires
+		// with the last token, a minute late for nodes' clocks.
+		assert.InDelta(t, time.Until(tok.MaxExpiresAt.Add(time.Hour+time.Minute)).Seconds(), pttl(t, c, p+"u:{user:1}").Seconds(), 2)
+
+		if b == cluster {
+			slot := func(key string) int64 {
+				n, err := c.ClusterKeySlot(ctx, key).Result()
+				require.NoError(t, err)
+				return n
+			}
+			assert.Equal(t, slot(p+"u:{user:1}"), slot(p+"c:{user:1}"), "a user's keys share a slot")
+			assert.Equal(t, slot("user:1"), slot(p+"u:{user:1}"), "the user ID's")
+		}
+	})
+}
+
+// User IDs may hold any bytes, braces too: a user's keys still share one
+// slot (or a script would fail with CROSSSLOT), and no two users share
+// keys.
+func TestAwkwardUserIDs(t *testing.T) {
+	users := []string{"}", "a}b", "{x}", "{", "%", "%7D", "%25", "ü ø", "user:1", "a\x00b"}
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s, _, _ := newStoreOn(t, b, redisstore.Options{})
+		toks := map[string]*tokenauth.Token{}
+		for _, u := range users {
+			toks[u] = newToken(t, u)
+			require.NoError(t, s.Create(ctx, toks[u].Clone()), "%q", u)
+		}
+		for _, u := range users {
+			l, err := s.List(ctx, u)
+			require.NoError(t, err, "%q", u)
+			require.Len(t, l, 1, "%q", u)
+			assert.Equal(t, toks[u].ID, l[0].ID, "%q", u)
+		}
+		for _, u := range users {
+			n, err := s.DeleteUser(ctx, u, time.Now())
+			require.NoError(t, err, "%q", u)
+			assert.Equal(t, 1, n, "%q", u)
+		}
+		n, err := s.DeleteUser(ctx, "", time.Now())
+		require.NoError(t, err, "the empty user ID")
+		assert.Zero(t, n)
+	})
+}
+
+// A prefix may hold a whole hash tag, which puts the store in one slot;
+// a '{' that opens none is refused, as it would split a user's keys.
+func TestPrefixHashTag(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = client.Close() })
+	for _, p := range []string{"", "app:", "app}:", "app:{tokens}:", "{a}{"} {
+		_, err := redisstore.New(client, redisstore.Options{Prefix: p})
+		assert.NoError(t, err, "%q", p)
 	}
+	for _, p := range []string{"app{", "app:{}:", "{", "a{b}"[:2]} {
+		_, err := redisstore.New(client, redisstore.Options{Prefix: p})
+		require.ErrorIs(t, err, tokenauth.ErrInvalidOptions, "%q", p)
+		assert.Contains(t, err.Error(), "opens no hash tag")
+	}
+
+	c := cluster.client(t)
+	ctx := context.Background()
+	prefix := "tokenauthtest:{" + randomHex(t, 8) + "}:"
+	cleanUp(t, c, prefix)
+	s, err := redisstore.New(c, redisstore.Options{Prefix: prefix})
+	require.NoError(t, err)
+	slots := map[int64]bool{}
+	for i := range 20 {
+		tok := newToken(t, fmt.Sprintf("user %d", i))
+		require.NoError(t, s.Create(ctx, tok.Clone()))
+		_, err := s.Find(ctx, tok.Digest)
+		require.NoError(t, err)
+		n, err := s.DeleteUser(ctx, tok.UserID, time.Now())
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		for _, key := range []string{prefix + "t:" + hex.EncodeToString(tok.Digest), prefix + "u:{" + tok.UserID + "}", prefix + "c:{" + tok.UserID + "}"} {
+			slot, err := c.ClusterKeySlot(ctx, key).Result()
+			require.NoError(t, err)
+			slots[slot] = true
+		}
+	}
+	assert.Len(t, slots, 1, "every key in the prefix's slot")
+}
+
+// touch records one use of the token with the given ID.
+func touch(t testing.TB, s *redisstore.Store, id string, lastUsed, expiresAt time.Time) error {
+	t.Helper()
+	return s.Touch(context.Background(), []tokenauth.TokenUse{{ID: id, LastUsed: lastUsed, ExpiresAt: expiresAt}})
 }
 
 func encodeMicros(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
@@ -191,37 +215,45 @@ func pttl(t *testing.T, c redis.UniversalClient, key string) time.Duration {
 func TestExpiry(t *testing.T) {
 	ctx := context.Background()
 	s, c, p := newTestStore(t, redisstore.Options{})
-	approx := func(t *testing.T, want, got time.Duration) {
-		t.Helper()
-		assert.InDelta(t, want.Seconds(), got.Seconds(), 2, "TTL %s, want about %s", got, want)
-	}
-
+	const ret = redisstore.DefaultRetention
 	tok := newToken(t, "u1")
 	tok.ExpiresAt = time.Now().Add(time.Hour)
 	require.NoError(t, s.Create(ctx, tok.Clone()))
-	tokenKey, idKey, userKey := p+"t:"+hex.EncodeToString(tok.Digest), p+"id:"+tok.ID, p+"u:u1"
-	for _, key := range []string{tokenKey, idKey, userKey} {
-		approx(t, time.Hour+redisstore.DefaultRetention, pttl(t, c, key))
+	tokenKey, idKey, userKey := p+"t:"+hex.EncodeToString(tok.Digest), p+"id:"+tok.ID, p+"u:{u1}"
+	for _, key := range []string{tokenKey, idKey} {
+		approxTTL(t, time.Hour+ret, pttl(t, c, key))
+	}
+	assert.Equal(t, time.Duration(-1), pttl(t, c, userKey), "a token without MaxExpiresAt may slide for ever: so may its index entry")
+
+	// A touch moves the expiry forward, never back; the ID key follows.
+	require.NoError(t, touch(t, s, tok.ID, time.Now(), time.Now().Add(2*time.Hour)))
+	for _, key := range []string{tokenKey, idKey} {
+		approxTTL(t, 2*time.Hour+ret, pttl(t, c, key))
+	}
+	require.NoError(t, touch(t, s, tok.ID, time.Now(), time.Now().Add(time.Minute)))
+	for _, key := range []string{tokenKey, idKey} {
+		approxTTL(t, 2*time.Hour+ret, pttl(t, c, key))
 	}
 
-	// A touch moves the expiry forward, never back.
-	require.NoError(t, s.Touch(ctx, tok.ID, time.Now(), time.Now().Add(2*time.Hour)))
-	for _, key := range []string{tokenKey, idKey, userKey} {
-		approx(t, 2*time.Hour+redisstore.DefaultRetention, pttl(t, c, key))
+	// A user whose tokens all have a deadline: the index expires with the
+	// last, a minute late.
+	for _, d := range []time.Duration{time.Hour, 3 * time.Hour, 2 * time.Hour} {
+		capped := newToken(t, "u2")
+		capped.ExpiresAt, capped.MaxExpiresAt = time.Now().Add(time.Minute), time.Now().Add(d)
+		require.NoError(t, s.Create(ctx, capped.Clone()))
 	}
-	require.NoError(t, s.Touch(ctx, tok.ID, time.Now(), time.Now().Add(time.Minute)))
-	approx(t, 2*time.Hour+redisstore.DefaultRetention, pttl(t, c, tokenKey))
+	approxTTL(t, 3*time.Hour+ret+time.Minute, pttl(t, c, p+"u:{u2}"))
 
-	// The user's set lives as long as the longest-lived token, and for
-	// ever once it holds one that never expires.
-	short := newToken(t, "u1")
-	short.ExpiresAt = time.Now().Add(time.Minute)
-	require.NoError(t, s.Create(ctx, short.Clone()))
-	approx(t, 2*time.Hour+redisstore.DefaultRetention, pttl(t, c, userKey))
-	forever := newToken(t, "u1")
+	forever := newToken(t, "u2")
 	require.NoError(t, s.Create(ctx, forever.Clone()))
-	assert.Equal(t, time.Duration(-1), pttl(t, c, userKey))
-	assert.Equal(t, time.Duration(-1), pttl(t, c, p+"t:"+hex.EncodeToString(forever.Digest)))
+	for _, key := range []string{p + "u:{u2}", p + "t:" + hex.EncodeToString(forever.Digest), p + "id:" + forever.ID} {
+		assert.Equal(t, time.Duration(-1), pttl(t, c, key), key)
+	}
+}
+
+func approxTTL(t *testing.T, want, got time.Duration) {
+	t.Helper()
+	assert.InDelta(t, want.Seconds(), got.Seconds(), 2, "TTL %s, want about %s", got, want)
 }
 
 // A touch never moves a token's expiry, nor its keys' expiry, past its
@@ -230,24 +262,19 @@ func TestExpiry(t *testing.T) {
 func TestExpiryCappedAtMaxExpiresAt(t *testing.T) {
 	ctx := context.Background()
 	s, c, p := newTestStore(t, redisstore.Options{Retention: time.Hour})
-	approx := func(t *testing.T, want, got time.Duration) {
-		t.Helper()
-		assert.InDelta(t, want.Seconds(), got.Seconds(), 2, "TTL %s, want about %s", got, want)
-	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 
 	capped := newToken(t, "u1")
 	capped.ExpiresAt = now.Add(time.Hour)
 	capped.MaxExpiresAt = now.Add(90 * time.Minute)
 	require.NoError(t, s.Create(ctx, capped.Clone()))
-	require.NoError(t, s.Touch(ctx, capped.ID, now, now.Add(5*time.Hour)))
+	require.NoError(t, touch(t, s, capped.ID, now, now.Add(5*time.Hour)))
 	got, err := s.Find(ctx, capped.Digest)
 	require.NoError(t, err)
 	assert.Equal(t, capped.MaxExpiresAt, got.ExpiresAt, "the expiry stops at the cap")
-	tokenKey := p + "t:" + hex.EncodeToString(capped.Digest)
-	for _, key := range []string{tokenKey, p + "id:" + capped.ID, p + "u:u1"} {
-		approx(t, 90*time.Minute+time.Hour, pttl(t, c, key))
-	}
+	approxTTL(t, 90*time.Minute+time.Hour, pttl(t, c, p+"t:"+hex.EncodeToString(capped.Digest)))
+	assert.Greater(t, pttl(t, c, p+"id:"+capped.ID), 90*time.Minute+time.Hour, "the ID key outlives the token")
+	approxTTL(t, 90*time.Minute+time.Hour+time.Minute, pttl(t, c, p+"u:{u1}"))
 
 	// A record without the field, as an earlier release stored it.
 	old := newToken(t, "u2")
@@ -258,11 +285,11 @@ func TestExpiryCappedAtMaxExpiresAt(t *testing.T) {
 	got, err = s.Find(ctx, old.Digest)
 	require.NoError(t, err)
 	assert.True(t, got.MaxExpiresAt.IsZero())
-	require.NoError(t, s.Touch(ctx, old.ID, now, now.Add(5*time.Hour)))
+	require.NoError(t, touch(t, s, old.ID, now, now.Add(5*time.Hour)))
 	got, err = s.Find(ctx, old.Digest)
 	require.NoError(t, err)
 	assert.Equal(t, now.Add(5*time.Hour), got.ExpiresAt, "without a cap the expiry slides")
-	approx(t, 6*time.Hour, pttl(t, c, oldKey))
+	approxTTL(t, 6*time.Hour, pttl(t, c, oldKey))
 	list, err := s.List(ctx, "u2")
 	require.NoError(t, err)
 	require.Len(t, list, 1)
@@ -283,19 +310,23 @@ func TestTouchDeadlineMatchesCreate(t *testing.T) {
 	touched.ExpiresAt = base.Add(-time.Minute)
 	touched.MaxExpiresAt = base
 	require.NoError(t, s.Create(ctx, touched.Clone()))
-	require.NoError(t, s.Touch(ctx, touched.ID, time.Now(), base.Add(time.Hour)))
+	require.NoError(t, touch(t, s, touched.ID, time.Now(), base.Add(time.Hour)))
 
 	want := base.Truncate(time.Millisecond).Add(time.Millisecond + time.Minute + 2*time.Millisecond)
-	for _, tok := range []*tokenauth.Token{created, touched} {
-		for _, key := range []string{p + "t:" + hex.EncodeToString(tok.Digest), p + "id:" + tok.ID} {
-			at, err := c.Do(ctx, "PEXPIRETIME", key).Int64()
-			if err != nil && strings.Contains(err.Error(), "unknown command") {
-				t.Skip("PEXPIRETIME needs Redis 7")
-			}
-			require.NoError(t, err)
-			assert.Equal(t, want.UnixMilli(), at, "%s", key)
+	expireTime := func(key string) int64 {
+		at, err := c.Do(ctx, "PEXPIRETIME", key).Int64()
+		if err != nil && strings.Contains(err.Error(), "unknown command") {
+			t.Skip("PEXPIRETIME needs Redis 7")
 		}
+		require.NoError(t, err)
+		return at
 	}
+	for _, key := range []string{p + "t:" + hex.EncodeToString(created.Digest), p + "id:" + created.ID, p + "t:" + hex.EncodeToString(touched.Digest)} {
+		assert.Equal(t, want.UnixMilli(), expireTime(key), "%s", key)
+	}
+	// The touch asked for an hour more: the ID key, in another slot than
+	// the token, was made to live that long before the token was capped.
+	assert.Equal(t, want.Add(time.Hour).UnixMilli(), expireTime(p+"id:"+touched.ID))
 }
 
 // An expired token is still found during the retention period, so that
@@ -318,7 +349,7 @@ func TestRetentionKeepsExpiredTokens(t *testing.T) {
 }
 
 // With no retention Redis deletes a token when it expires, and List drops
-// its ID from the user's set.
+// its entry from the user's index.
 func TestNativeExpiry(t *testing.T) {
 	ctx := context.Background()
 	s, c, p := newTestStore(t, redisstore.Options{Retention: -1})
@@ -334,22 +365,28 @@ func TestNativeExpiry(t *testing.T) {
 		_, err := s.Find(ctx, tok.Digest)
 		return errors.Is(err, tokenauth.ErrNotFound)
 	}, 5*time.Second, 50*time.Millisecond)
-	require.ErrorIs(t, s.Touch(ctx, tok.ID, time.Now(), time.Now().Add(time.Hour)), tokenauth.ErrNotFound)
+	require.NoError(t, touch(t, s, tok.ID, time.Now(), time.Now().Add(time.Hour)), "a token that is gone is skipped")
+	_, err = s.Find(ctx, tok.Digest)
+	require.ErrorIs(t, err, tokenauth.ErrNotFound, "and not recreated")
 	list, err := s.List(ctx, "u1")
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	assert.Equal(t, forever.ID, list[0].ID)
-	ids, err := c.SMembers(ctx, p+"u:u1").Result()
+	entries, err := c.ZRange(ctx, p+"u:{u1}", 0, -1).Result()
 	require.NoError(t, err)
-	assert.Equal(t, []string{forever.ID}, ids, "List dropped the expired token's ID")
+	assert.Equal(t, []string{hex.EncodeToString(forever.Digest) + ":" + forever.ID}, entries, "List dropped the expired token's entry")
 
-	// A token created already past its retention is gone at once.
+	// A token created already past its retention is gone at once; List
+	// drops its index entry, and the index with it.
 	gone := newToken(t, "u2")
 	gone.ExpiresAt = time.Now().Add(-time.Minute)
 	require.NoError(t, s.Create(ctx, gone.Clone()))
 	_, err = s.Find(ctx, gone.Digest)
 	assert.ErrorIs(t, err, tokenauth.ErrNotFound)
-	n, err := c.Exists(ctx, p+"u:u2", p+"id:"+gone.ID).Result()
+	list, err = s.List(ctx, "u2")
+	require.NoError(t, err)
+	assert.Empty(t, list)
+	n, err := c.Exists(ctx, p+"u:{u2}", p+"id:"+gone.ID).Result()
 	require.NoError(t, err)
 	assert.Zero(t, n)
 }
@@ -380,7 +417,7 @@ func TestScopesRoundTrip(t *testing.T) {
 }
 
 func TestCreateRejectsIncompleteTokens(t *testing.T) {
-	s, err := redisstore.New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), redisstore.Options{})
+	s, err := redisstore.New(redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: "127.0.0.1:1"}), redisstore.Options{})
 	require.NoError(t, err)
 	full := newToken(t, "u1")
 	tests := []struct {
@@ -404,14 +441,14 @@ func TestCreateRejectsIncompleteTokens(t *testing.T) {
 // A server that cannot be reached is an outage, never "not found", and
 // the error says which operation failed.
 func TestUnreachable(t *testing.T) {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1, DialTimeout: time.Second})
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1, DialTimeout: time.Second})
 	t.Cleanup(func() { _ = client.Close() })
 	s, err := redisstore.New(client, redisstore.Options{})
 	require.NoError(t, err)
 	ctx := context.Background()
 	tok := newToken(t, "u1")
 	_, findErr := s.Find(ctx, tok.Digest)
-	_, deleteUserErr := s.DeleteUser(ctx, "u1")
+	_, deleteUserErr := s.DeleteUser(ctx, "u1", time.Now())
 	_, listErr := s.List(ctx, "u1")
 	for op, err := range map[string]error{
 		"create":      s.Create(ctx, tok),
@@ -419,7 +456,7 @@ func TestUnreachable(t *testing.T) {
 		"delete":      s.Delete(ctx, tok.ID),
 		"delete user": deleteUserErr,
 		"list":        listErr,
-		"touch":       s.Touch(ctx, tok.ID, time.Now(), time.Time{}),
+		"touch":       touch(t, s, tok.ID, time.Now(), time.Time{}),
 	} {
 		require.Error(t, err, op)
 		assert.NotErrorIs(t, err, tokenauth.ErrNotFound, op)
@@ -459,9 +496,7 @@ func TestTouchRacingDelete(t *testing.T) {
 			go func(i int) {
 				defer wg.Done()
 				at := time.Now().Add(time.Duration(i) * time.Second)
-				if err := s.Touch(ctx, tok.ID, at, at.Add(time.Hour)); err != nil {
-					assert.ErrorIs(t, err, tokenauth.ErrNotFound)
-				}
+				assert.NoError(t, touch(t, s, tok.ID, at, at.Add(time.Hour)))
 			}(i)
 		}
 		require.NoError(t, s.Delete(ctx, tok.ID))
@@ -470,7 +505,7 @@ func TestTouchRacingDelete(t *testing.T) {
 		require.NoError(t, err)
 		require.Zero(t, n, "round %d: a touch recreated a deleted token", round)
 	}
-	ids, err := c.SMembers(ctx, p+"u:u1").Result()
+	entries, err := c.ZRange(ctx, p+"u:{u1}", 0, -1).Result()
 	require.NoError(t, err)
-	assert.Empty(t, ids)
+	assert.Empty(t, entries)
 }

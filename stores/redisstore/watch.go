@@ -11,10 +11,16 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// defaultWatchPing is how long Watch waits for a message before it pings
-// the server, and then for the answer: a connection that has silently
-// died is noticed within twice this.
-const defaultWatchPing = time.Second
+// Watch pings the server defaultWatchPing after the last answer, and gives
+// up on a connection whose answer takes longer than defaultWatchTimeout:
+// a connection that froze is noticed within their sum. alive, called at
+// each answer, then comes about every half second, twice as often as
+// cachestore.Watcher asks, so that one slow answer on a loaded machine
+// does not make the cache think itself unwatched.
+const (
+	defaultWatchPing    = 500 * time.Millisecond
+	defaultWatchTimeout = time.Second
+)
 
 // publishChanged is the Lua function the deleting scripts call, in the
 // same script as the change, so that no change goes unpublished. An event
@@ -30,12 +36,8 @@ var (
 	errNoAnswer       = errors.New("the server did not answer in time")
 	errResubscribed   = errors.New("the connection was re-established; events may have been missed")
 	errMalformedEvent = errors.New("malformed event")
+	errUnexpectedPong = errors.New("an answer to no ping")
 )
-
-// channel is the pub/sub channel of the store's events. It shares the
-// keys' prefix, so that stores under different prefixes do not hear each
-// other.
-func (s *Store) channel() string { return s.prefix + "events" }
 
 // received is what one read of the subscription gave.
 type received struct {
@@ -43,19 +45,21 @@ type received struct {
 	err error
 }
 
-// Watch implements tokenauth.Watcher with Redis pub/sub: Delete,
+// Watch implements cachestore.Watcher with Redis pub/sub: Delete,
 // DeleteUser and Expire publish the ID and user ID of each token they
 // change, in the script that changes it. Tokens that Redis expires by
 // itself are not published: the Authenticator checks expiry on every
 // request, cached record or not.
 //
-// Watch subscribes on a connection of its own, calls ready once Redis has
-// confirmed the subscription, then changed for each event. It returns an
-// error as soon as the connection breaks, and when it goes silent: after
-// a second without a message it pings, and gives up if nothing arrives
-// within another. Events published meanwhile are lost: the caller must
+// Watch subscribes on a connection of its own and calls alive once Redis
+// has confirmed the subscription, then changed for each event. It pings
+// the server over that connection every half second; each answer, which
+// comes after every event published before it, calls alive again. It
+// returns an error as soon as the connection breaks, and when a ping is
+// not answered within a second: a connection that froze is given up
+// within 1.5 s. Events published meanwhile are lost: the caller must
 // assume anything changed. It returns ctx's error once ctx ends.
-func (s *Store) Watch(ctx context.Context, ready func(), changed func(tokenID, userID string)) error {
+func (s *Store) Watch(ctx context.Context, alive func(), changed func(tokenID, userID string)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -93,25 +97,33 @@ func (s *Store) Watch(ctx context.Context, ready func(), changed func(tokenID, u
 		}
 	}()
 	fail := func(err error) error { return fmt.Errorf("redisstore: watch: %w", err) }
-	silence := time.NewTimer(s.watchPing)
-	defer silence.Stop()
-	subscribed, pinged := false, false
+
+	// One ping at a time: next fires to send it, deadline to give up on
+	// it (or, at first, on the subscription).
+	next := time.NewTimer(s.watchPing)
+	next.Stop()
+	deadline := time.NewTimer(2 * s.watchTimeout)
+	defer next.Stop()
+	defer deadline.Stop()
+	subscribed := false
+	var pings uint64
+	pending := "" // the payload of the ping awaiting its answer
 	for {
 		var r received
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-silence.C:
-			if pinged {
-				return fail(errNoAnswer)
-			}
-			pinged = true
-			go func() {
-				if err := ps.Ping(ctx); err != nil {
+		case <-deadline.C:
+			return fail(errNoAnswer)
+		case <-next.C:
+			pings++
+			pending = strconv.FormatUint(pings, 10)
+			deadline.Reset(s.watchTimeout)
+			go func(payload string) {
+				if err := ps.Ping(ctx, payload); err != nil {
 					deliver(received{err: err})
 				}
-			}()
-			silence.Reset(s.watchPing)
+			}(pending)
 			continue
 		case r = <-in:
 		}
@@ -121,8 +133,6 @@ func (s *Store) Watch(ctx context.Context, ready func(), changed func(tokenID, u
 			}
 			return fail(r.err)
 		}
-		pinged = false
-		silence.Reset(s.watchPing)
 		switch m := r.msg.(type) {
 		case *redis.Subscription:
 			if m.Kind != "subscribe" || m.Channel != s.channel() {
@@ -132,7 +142,17 @@ func (s *Store) Watch(ctx context.Context, ready func(), changed func(tokenID, u
 				return fail(errResubscribed)
 			}
 			subscribed = true
-			ready()
+			deadline.Stop()
+			next.Reset(s.watchPing)
+			alive()
+		case *redis.Pong:
+			if pending == "" || m.Payload != pending {
+				return fail(errUnexpectedPong)
+			}
+			pending = ""
+			deadline.Stop()
+			next.Reset(s.watchPing)
+			alive()
 		case *redis.Message:
 			id, user, ok := decodeEvent(m.Payload)
 			if !ok {

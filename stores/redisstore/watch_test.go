@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/internal/faultproxy"
 	"github.com/go-tokenauth/tokenauth/stores/redisstore"
-	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 )
 
 func TestDecodeEvent(t *testing.T) {
@@ -51,9 +53,10 @@ func watching(t *testing.T, s *redisstore.Store) (<-chan event, <-chan error, co
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	events, ready, done, exited := make(chan event, 100), make(chan struct{}), make(chan error, 1), make(chan struct{})
+	var once sync.Once
 	go func() {
 		defer close(exited)
-		done <- s.Watch(ctx, func() { close(ready) }, func(id, user string) { events <- event{id, user} })
+		done <- s.Watch(ctx, func() { once.Do(func() { close(ready) }) }, func(id, user string) { events <- event{id, user} })
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -104,7 +107,7 @@ func TestWatchEvents(t *testing.T) {
 	require.NoError(t, s.Create(ctx, theirs.Clone()))
 	require.NoError(t, other.Create(ctx, newToken(t, "user:1")))
 
-	_, err = other.DeleteUser(ctx, "user:1")
+	_, err = other.DeleteUser(ctx, "user:1", time.Now())
 	require.NoError(t, err)
 	assert.ErrorIs(t, s.Delete(ctx, "no such token"), tokenauth.ErrNotFound)
 	require.NoError(t, s.Delete(ctx, toks[0].ID))
@@ -116,7 +119,7 @@ func TestWatchEvents(t *testing.T) {
 	require.NoError(t, s.Expire(ctx, theirs.ID, at.Add(time.Hour)), "a later time changes nothing")
 	assert.ErrorIs(t, s.Expire(ctx, "no such token", at), tokenauth.ErrNotFound)
 
-	n, err := s.DeleteUser(ctx, "user:1")
+	n, err := s.DeleteUser(ctx, "user:1", time.Now())
 	require.NoError(t, err)
 	assert.Equal(t, 3, n)
 	got := map[event]bool{}
@@ -156,23 +159,24 @@ func TestWatchBrokenConnection(t *testing.T) {
 	addr := testAddr(t)
 	tests := []struct {
 		name    string
-		breakIt func(p *tokenauthtest.Proxy)
+		breakIt func(p *faultproxy.Proxy)
 		wantErr string
 	}{
-		{"cut", (*tokenauthtest.Proxy).Cut, "redisstore: watch: "},
-		{"black hole", (*tokenauthtest.Proxy).Blackhole, "did not answer in time"},
+		{"cut", (*faultproxy.Proxy).Cut, "redisstore: watch: "},
+		{"black hole", (*faultproxy.Proxy).Blackhole, "did not answer in time"},
+		{"freeze", (*faultproxy.Proxy).Freeze, "did not answer in time"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := tokenauthtest.NewProxy(addr)
+			p, err := faultproxy.New(addr)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = p.Close() })
-			client := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1, DialTimeout: time.Second})
+			client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: p.Addr(), MaxRetries: -1, DialTimeout: time.Second})
 			t.Cleanup(func() { _ = client.Close() })
 			s, err := redisstore.New(client, redisstore.Options{Prefix: testPrefix(t, testClient(t))})
 			require.NoError(t, err)
 			const ping = 100 * time.Millisecond
-			redisstore.SetWatchPing(s, ping)
+			redisstore.SetWatchPing(s, ping, ping)
 			_, done, _ := watching(t, s)
 
 			select {
@@ -197,6 +201,45 @@ func TestWatchBrokenConnection(t *testing.T) {
 			watching(t, s) // subscribes again
 		})
 	}
+}
+
+// The figure for a connection that freezes (a hung server, a paused VM, a
+// dropped route: nothing is closed, nothing arrives), with the default
+// timings: how long from the freeze until Watch gives up, and until the
+// cache over it stops trusting itself and sends every lookup to Redis.
+// alive is not called meanwhile.
+func TestWatchFreezeDetection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("freezes the connection five times, 1.5 s each")
+	}
+	const trials = 5
+	proxy, err := faultproxy.New(testAddr(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = proxy.Close() })
+	r := newReplica(t, replicaConfig{prefix: testPrefix(t, testClient(t)), watchAddr: proxy.Addr()})
+	var took []time.Duration
+	for range trials {
+		time.Sleep(1200 * time.Millisecond) // a few pings answered
+		require.True(t, r.cache.Stats().Watching)
+		n, _ := r.hooks.get()
+		start := time.Now()
+		proxy.Freeze()
+		for r.cache.Stats().Watching {
+			require.Less(t, time.Since(start), 10*time.Second, "the cache still trusts a frozen connection")
+			time.Sleep(time.Millisecond)
+		}
+		took = append(took, time.Since(start))
+		r.waitWatching(t, false) // OnWatch tells, just after
+		m, _ := r.hooks.get()
+		assert.Equal(t, n+1, m, "one call of OnWatch: the subscription broke")
+		proxy.Restore()
+		r.waitWatching(t, true)
+	}
+	slices.Sort(took)
+	t.Logf("a frozen subscription noticed after: min %v, median %v, max %v (%d freezes)",
+		took[0].Round(time.Millisecond), took[trials/2].Round(time.Millisecond), took[trials-1].Round(time.Millisecond), trials)
+	assert.Less(t, took[trials/2], 2*time.Second, "median")
+	assert.Less(t, took[trials-1], 3*time.Second, "max: the cache's own bound, aliveFor")
 }
 
 // A message on the channel that the store did not write ends Watch: the
@@ -242,14 +285,13 @@ func TestExpire(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantExp, got.ExpiresAt)
 			assert.Equal(t, tc.wantMax, got.MaxExpiresAt)
-			hexKey := p + "t:" + hex.EncodeToString(tok.Digest)
-			for _, key := range []string{hexKey, p + "id:" + tok.ID} {
-				d := pttl(t, c, key)
-				want := time.Until(tc.wantExp) + retention
-				assert.InDelta(t, want.Seconds(), d.Seconds(), 2, "%s expires with the token", key)
+			want := time.Until(tc.wantExp) + retention
+			assert.InDelta(t, want.Seconds(), pttl(t, c, p+"t:"+hex.EncodeToString(tok.Digest)).Seconds(), 2, "the token expires with its new expiry")
+			if idTTL := pttl(t, c, p+"id:"+tok.ID); idTTL != -1 {
+				assert.GreaterOrEqual(t, idTTL.Seconds()+2, want.Seconds(), "the ID key outlives the token")
 			}
 			// A touch after it cannot stretch the token past it.
-			require.NoError(t, s.Touch(ctx, tok.ID, now, now.Add(48*time.Hour)))
+			require.NoError(t, touch(t, s, tok.ID, now, now.Add(48*time.Hour)))
 			got, err = s.Find(ctx, tok.Digest)
 			require.NoError(t, err)
 			assert.False(t, got.ExpiresAt.After(tc.wantMax), "ExpiresAt %v past %v", got.ExpiresAt, tc.wantMax)
@@ -260,9 +302,9 @@ func TestExpire(t *testing.T) {
 	})
 }
 
-// TouchBatch records each use as Touch does, skips tokens that are gone,
+// Touch records each use of a batch, skips tokens that are gone,
 // spans several pipelines, and survives a server that lost its scripts.
-func TestTouchBatch(t *testing.T) {
+func TestTouchPipelines(t *testing.T) {
 	ctx := context.Background()
 	s, c, _ := newTestStore(t, redisstore.Options{})
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -277,7 +319,7 @@ func TestTouchBatch(t *testing.T) {
 		} // odd ones are never stored: gone
 		uses = append(uses, tokenauth.TokenUse{ID: tok.ID, LastUsed: now.Add(time.Duration(i) * time.Millisecond), ExpiresAt: now.Add(3 * time.Hour)})
 	}
-	require.NoError(t, s.TouchBatch(ctx, uses))
+	require.NoError(t, s.Touch(ctx, uses))
 	for i, tok := range toks {
 		got, err := s.Find(ctx, tok.Digest)
 		require.NoError(t, err)
@@ -288,23 +330,23 @@ func TestTouchBatch(t *testing.T) {
 	// The server forgets its scripts on a restart or a SCRIPT FLUSH.
 	require.NoError(t, c.ScriptFlush(ctx).Err())
 	later := []tokenauth.TokenUse{{ID: toks[0].ID, LastUsed: now.Add(time.Hour)}}
-	require.NoError(t, s.TouchBatch(ctx, later))
+	require.NoError(t, s.Touch(ctx, later))
 	got, err := s.Find(ctx, toks[0].Digest)
 	require.NoError(t, err)
 	assert.Equal(t, now.Add(time.Hour), got.LastUsedAt)
 
-	assert.NoError(t, s.TouchBatch(ctx, nil))
+	assert.NoError(t, s.Touch(ctx, nil))
 }
 
-func TestTouchBatchUnreachable(t *testing.T) {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1, DialTimeout: time.Second})
+func TestTouchUnreachable(t *testing.T) {
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1, DialTimeout: time.Second})
 	t.Cleanup(func() { _ = client.Close() })
 	s, err := redisstore.New(client, redisstore.Options{})
 	require.NoError(t, err)
-	err = s.TouchBatch(context.Background(), []tokenauth.TokenUse{{ID: "x", LastUsed: time.Now()}})
+	err = s.Touch(context.Background(), []tokenauth.TokenUse{{ID: "x", LastUsed: time.Now()}})
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, tokenauth.ErrNotFound)
-	assert.True(t, strings.HasPrefix(err.Error(), "redisstore: touch batch: "), err.Error())
+	assert.True(t, strings.HasPrefix(err.Error(), "redisstore: touch: "), err.Error())
 	err = s.Expire(context.Background(), "x", time.Now())
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), "redisstore: expire: "), err.Error())
