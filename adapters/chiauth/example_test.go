@@ -24,19 +24,19 @@ func Example() {
 		log.Fatal(err)
 	}
 	loginHandler, err := login.New(auth, login.CredentialCheckerFunc(
-		func(_ context.Context, username, password string) (string, error) {
+		func(_ context.Context, username, password string) (login.Grant, error) {
 			if username == "alice" && password == "s3cret" { // a real checker asks the user database
-				return "42", nil
+				return login.Grant{UserID: "42"}, nil
 			}
-			return "", login.ErrBadCredentials
+			return login.Grant{}, login.ErrBadCredentials
 		}), login.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	r := chi.NewRouter()
-	chiauth.Mount(r, auth, loginHandler, chiauth.Paths{}) // /api-token-auth/, /logout/, /logoutall/
-	r.Route("/notes", func(r chi.Router) {
+	chiauth.Mount(r, auth, loginHandler, chiauth.Paths{}) // /api-token-auth/, /api/logout/, ...
+	r.Route("/api/notes", func(r chi.Router) {
 		r.Use(auth.Require())
 		r.Get("/{id}/", func(w http.ResponseWriter, r *http.Request) {
 			tok, _ := tokenauth.FromContext(r.Context())
@@ -60,11 +60,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println("login:", w.Code)
-	w = send(http.MethodGet, "/notes/7/", resp.Token, "")
+	w = send(http.MethodGet, "/api/notes/7/", resp.Token, "")
 	fmt.Println("note:", w.Code, w.Body)
-	w = send(http.MethodPost, "/logout/", resp.Token, "")
+	w = send(http.MethodPost, "/api/logout/", resp.Token, "")
 	fmt.Println("logout:", w.Code)
-	w = send(http.MethodGet, "/notes/7/", resp.Token, "")
+	w = send(http.MethodGet, "/api/notes/7/", resp.Token, "")
 	fmt.Println("note:", w.Code, strings.TrimSpace(w.Body.String()))
 	// Output:
 	// login: 200
@@ -75,7 +75,8 @@ func Example() {
 
 // Routes that need a scope sit behind r.With(auth.Require(scope)) inside
 // the subrouter's r.Use(auth.Require()): a token without it gets 403, and
-// the scope check reuses the token the outer Require found.
+// the scope check reuses the token the outer Require found. A wrong
+// method gets chi's 405 with the Allow header.
 func ExampleMount_scopes() {
 	auth, err := tokenauth.New(memstore.New(), tokenauth.Options{})
 	if err != nil {
@@ -87,23 +88,24 @@ func ExampleMount_scopes() {
 	}
 
 	r := chi.NewRouter()
+	chiauth.Mount(r, auth, nil, chiauth.Paths{}) // /api/logout/, /api/logoutall/, /api/logout-others/
 	r.Route("/api", func(r chi.Router) {
 		r.Use(auth.Require())
-		chiauth.Mount(r, auth, nil, chiauth.Paths{}) // /api/logout/, /api/logoutall/
 		r.Get("/articles/", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 		r.With(auth.Require("write")).Post("/articles/", func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(http.StatusCreated)
 		})
 	})
 
-	for _, method := range []string{http.MethodGet, http.MethodPost} {
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 		req := httptest.NewRequest(method, "/api/articles/", nil)
 		req.Header.Set("Authorization", "Token "+reader)
 		w := httptest.NewRecorder()
 		r.ServeHTTP(w, req)
-		fmt.Println(method, w.Code, http.StatusText(w.Code))
+		fmt.Println(method, w.Code, http.StatusText(w.Code), w.Header().Values("Allow"))
 	}
 	// Output:
-	// GET 200 OK
-	// POST 403 Forbidden
+	// GET 200 OK []
+	// POST 403 Forbidden []
+	// DELETE 405 Method Not Allowed [GET POST]
 }

@@ -1,3 +1,5 @@
+// Code generated from package echoauth by echov5.sed; DO NOT EDIT.
+
 package echov5auth_test
 
 import (
@@ -23,11 +25,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	loginHandler, err := login.New(auth, login.CredentialCheckerFunc(
-		func(_ context.Context, username, password string) (string, error) {
+		func(_ context.Context, username, password string) (login.Grant, error) {
 			if username == "alice" && password == "s3cret" { // a real checker asks the user database
-				return "42", nil
+				return login.Grant{UserID: "42"}, nil
 			}
-			return "", login.ErrBadCredentials
+			return login.Grant{}, login.ErrBadCredentials
 		}), login.Options{})
 	if err != nil {
 		log.Fatal(err)
@@ -103,6 +105,44 @@ func ExampleRequire() {
 	// Output:
 	// 403 Forbidden
 	// 201 Created
+}
+
+// On a group, Require checks credentials before echo routes the request:
+// without them a client gets 401 on every path and method under the
+// group; with them, an unknown path gets 404 and a wrong method 405 with
+// the Allow header.
+func ExampleRequire_group() {
+	auth, err := tokenauth.New(memstore.New(), tokenauth.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, _, err := auth.Issue(context.Background(), "42", tokenauth.IssueOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	e := echo.New()
+	api := e.Group("/api", echov5auth.Require(auth))
+	api.GET("/articles/", func(c *echo.Context) error { return c.NoContent(http.StatusNoContent) })
+
+	for _, sent := range []string{"", key} {
+		for _, req := range []*http.Request{
+			httptest.NewRequest(http.MethodDelete, "/api/articles/", nil),
+			httptest.NewRequest(http.MethodGet, "/api/drafts/", nil),
+		} {
+			if sent != "" {
+				req.Header.Set("Authorization", "Token "+sent)
+			}
+			w := httptest.NewRecorder()
+			e.ServeHTTP(w, req)
+			fmt.Printf("token %t: %s %s: %d Allow=%q\n", sent != "", req.Method, req.URL.Path, w.Code, w.Header().Get("Allow"))
+		}
+	}
+	// Output:
+	// token false: DELETE /api/articles/: 401 Allow=""
+	// token false: GET /api/drafts/: 401 Allow=""
+	// token true: DELETE /api/articles/: 405 Allow="GET"
+	// token true: GET /api/drafts/: 404 Allow=""
 }
 
 // With a UserLoader, handlers get the host's own user type.

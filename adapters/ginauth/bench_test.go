@@ -59,12 +59,12 @@ func BenchmarkRouter(b *testing.B) {
 	benchServe(b, r, req)
 }
 
-// BenchmarkAdapter is the same request behind Require: what the adapter and
+// BenchmarkAdapter is the same request in a Group: what the adapter and
 // the core add to each request.
 func BenchmarkAdapter(b *testing.B) {
 	a, req := benchSetup(b)
 	r := gin.New()
-	r.GET("/api/items/:id/", ginauth.Require(a), okHandler)
+	ginauth.Group(r, "/api", a).GET("/items/:id/", okHandler)
 	benchServe(b, r, req)
 }
 

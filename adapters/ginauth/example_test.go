@@ -23,11 +23,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	loginHandler, err := login.New(auth, login.CredentialCheckerFunc(
-		func(_ context.Context, username, password string) (string, error) {
+		func(_ context.Context, username, password string) (login.Grant, error) {
 			if username == "alice" && password == "s3cret" { // a real checker asks the user database
-				return "42", nil
+				return login.Grant{UserID: "42"}, nil
 			}
-			return "", login.ErrBadCredentials
+			return login.Grant{}, login.ErrBadCredentials
 		}), login.Options{})
 	if err != nil {
 		log.Fatal(err)
@@ -35,7 +35,7 @@ func Example() {
 
 	r := gin.New()
 	r.Any("/api-token-auth/", gin.WrapH(loginHandler)) // other methods get DRF's 405
-	api := r.Group("/api", ginauth.Require(auth))
+	api := ginauth.Group(r, "/api", auth)
 	api.GET("/me/", func(c *gin.Context) {
 		tok, _ := ginauth.Token(c)
 		c.JSON(http.StatusOK, gin.H{"user": tok.UserID})
@@ -88,7 +88,7 @@ func ExampleRequire() {
 	}
 
 	r := gin.New()
-	api := r.Group("/api", ginauth.Require(auth))
+	api := ginauth.Group(r, "/api", auth)
 	api.POST("/articles/", ginauth.Require(auth, "write"), func(c *gin.Context) {
 		c.Status(http.StatusCreated)
 	})
@@ -103,6 +103,43 @@ func ExampleRequire() {
 	// Output:
 	// 403 Forbidden
 	// 201 Created
+}
+
+// Group checks credentials before gin routes the request: without them a
+// client gets 401 on every path and method under the group; with them, an
+// unknown path gets 404 and a wrong method 405 with the Allow header.
+func ExampleGroup() {
+	auth, err := tokenauth.New(memstore.New(), tokenauth.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, _, err := auth.Issue(context.Background(), "42", tokenauth.IssueOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	r := gin.New()
+	api := ginauth.Group(r, "/api", auth)
+	api.GET("/articles/", func(c *gin.Context) { c.Status(http.StatusNoContent) })
+
+	for _, sent := range []string{"", key} {
+		for _, req := range []*http.Request{
+			httptest.NewRequest(http.MethodDelete, "/api/articles/", nil),
+			httptest.NewRequest(http.MethodGet, "/api/drafts/", nil),
+		} {
+			if sent != "" {
+				req.Header.Set("Authorization", "Token "+sent)
+			}
+			w := httptest.NewRecorder()
+			r.ServeHTTP(w, req)
+			fmt.Printf("token %t: %s %s: %d Allow=%q\n", sent != "", req.Method, req.URL.Path, w.Code, w.Header().Get("Allow"))
+		}
+	}
+	// Output:
+	// token false: DELETE /api/articles/: 401 Allow=""
+	// token false: GET /api/drafts/: 401 Allow=""
+	// token true: DELETE /api/articles/: 405 Allow="GET"
+	// token true: GET /api/drafts/: 404 Allow=""
 }
 
 // With a UserLoader, handlers get the host's own user type.

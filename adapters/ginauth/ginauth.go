@@ -2,25 +2,33 @@
 // Check decides, the Authenticator's Error renders failures, so a gin
 // service answers exactly as a net/http one does.
 //
-// The Principal is kept in the context of c.Request, which belongs to the
-// gin context: Token and User read it there, and so does
-// tokenauth.FromContext in net/http code further down. Nothing is added to
-// c.Keys, which would cost a map allocation per request for a value that
-// only this package's getters could read.
+// Group guards a route group as net/http's mux.Handle("/api/",
+// auth.Require()(api)) guards a tree: every request under its path is
+// checked before gin routes it, so a client without valid credentials
+// gets 401 whatever the path or method, and one with them gets gin's 404,
+// or 405 with an Allow header for a wrong method.
 //
 //	r := gin.New()
-//	r.POST("/api-token-auth/", gin.WrapH(loginHandler))
-//	api := r.Group("/api", ginauth.Require(auth))
+//	r.Any("/api-token-auth/", gin.WrapH(loginHandler))
+//	api := ginauth.Group(r, "/api", auth)
 //	api.GET("/me/", func(c *gin.Context) {
 //		tok, _ := ginauth.Token(c)
 //		c.JSON(http.StatusOK, gin.H{"user": tok.UserID})
 //	})
 //	api.POST("/admin/", ginauth.Require(auth, "admin"), admin)
 //	api.POST("/logout/", gin.WrapH(auth.LogoutHandler()))
+//
+// The Principal is kept in the context of c.Request, which belongs to the
+// gin context: Token and User read it there, and so does
+// tokenauth.FromContext in net/http code further down. Nothing is added to
+// c.Keys, which would cost a map allocation per request for a value that
+// only this package's getters could read.
 package ginauth
 
 import (
+	"path"
 	"slices"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-tokenauth/tokenauth"
@@ -42,10 +50,38 @@ func Optional(a *tokenauth.Authenticator) gin.HandlerFunc {
 	return handler(a, tokenauth.Policy{Optional: true})
 }
 
+// Group returns r.Group(relativePath, Require(a, scopes...)) and makes r
+// answer under that path as net/http does with Require in front of a
+// tree. gin runs a group's middleware only on the routes it matched, and
+// answers an unknown path 404 and a wrong method 404 too; so Group turns
+// on r.HandleMethodNotAllowed (405 with an Allow header, for the whole
+// engine) and adds to r a middleware that runs the group's check on the
+// requests under the path that gin routed nowhere. A client without valid
+// credentials gets 401 before any 404 or 405, and learns nothing of the
+// routes; routed requests pay one comparison. Call it after r.Use of the
+// middleware that must see every request, such as a logger.
+func Group(r *gin.Engine, relativePath string, a *tokenauth.Authenticator, scopes ...string) *gin.RouterGroup {
+	check := Require(a, scopes...)
+	g := r.Group(relativePath, check)
+	prefix := strings.TrimSuffix(g.BasePath(), "/")
+	r.HandleMethodNotAllowed = true
+	r.Use(func(c *gin.Context) {
+		if c.FullPath() != "" {
+			return // routed: the route's own chain decides
+		}
+		// Cleaned, as gin's RemoveExtraSlash routes "//api/x" to "/api/x".
+		if p := path.Clean("/" + c.Request.URL.Path); p == prefix || strings.HasPrefix(p, prefix+"/") {
+			check(c)
+		}
+	})
+	return g
+}
+
 func handler(a *tokenauth.Authenticator, p tokenauth.Policy) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx, err := a.Check(c.Request, p)
 		if err != nil {
+			c.Writer.Header().Del("Allow") // set by gin for its 405: no route list for a client without credentials
 			a.Error(c.Writer, c.Request, err)
 			c.Abort()
 			return
