@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -119,14 +120,6 @@ func openSource(ctx context.Context, dsn string) (*sql.DB, error) {
 	return db, nil
 }
 
-// hmacFlag is --hmac-key, for the commands that compute digests.
-type hmacFlag struct{ key string }
-
-func (h *hmacFlag) register(fs *flag.FlagSet) {
-	fs.StringVar(&h.key, "hmac-key", "", "the service's HMAC key, in `hex`, if it digests tokens with tokenauth.NewHMAC;\n"+
-		"prefer $"+envHMACKey+", since command lines are visible to other users")
-}
-
 // minHMACKeyLen is the shortest key tokenauth.NewHMAC accepts.
 const minHMACKeyLen = 32
 
@@ -134,25 +127,39 @@ const minHMACKeyLen = 32
 // tokenauth.Options.Prefix.
 const defaultPrefix = "tka"
 
-// hasher returns the Hasher the service uses: HMAC-SHA256 with the key, or
-// SHA-256 without one. Its errors never quote the key.
-func (h *hmacFlag) hasher() (tokenauth.Hasher, error) {
-	s := h.key
-	if s == "" {
-		s = os.Getenv(envHMACKey)
-	}
+// serviceHasher returns the Hasher the service uses: HMAC-SHA256 with the
+// key in $TOKENAUTH_HMAC_KEY, or SHA-256 without one. The key is read from
+// the environment only: on the command line it would show in ps and the
+// shell's history. It is taken as hex if it is all hex digits, else as
+// base64 (standard or URL alphabet, padded or not). Errors never quote it.
+func serviceHasher() (tokenauth.Hasher, error) {
+	s := strings.TrimSpace(os.Getenv(envHMACKey))
 	if s == "" {
 		return tokenauth.SHA256, nil
 	}
-	key, err := hex.DecodeString(strings.TrimSpace(s))
+	key, ok := decodeKey(s)
 	switch {
-	case err != nil:
-		return nil, usagef("the HMAC key (--hmac-key or %s) must be hex-encoded; generate one with: openssl rand -hex %d", envHMACKey, minHMACKeyLen)
+	case !ok:
+		return nil, usagef("%s must be hex or base64; generate a key with: openssl rand -hex %d", envHMACKey, minHMACKeyLen)
 	case len(key) < minHMACKeyLen:
-		return nil, usagef("the HMAC key (--hmac-key or %s) is %d bytes, need at least %d; generate one with: openssl rand -hex %d",
+		return nil, usagef("%s holds %d bytes, need at least %d; generate a key with: openssl rand -hex %d",
 			envHMACKey, len(key), minHMACKeyLen, minHMACKeyLen)
 	}
 	return tokenauth.NewHMAC(key)
+}
+
+// decodeKey decodes a key given as hex or base64.
+func decodeKey(s string) ([]byte, bool) {
+	if strings.Trim(s, "0123456789abcdefABCDEF") == "" {
+		key, err := hex.DecodeString(s)
+		return key, err == nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if key, err := enc.DecodeString(s); err == nil {
+			return key, true
+		}
+	}
+	return nil, false
 }
 
 // dbFailure adds advice to the error of a failed query: create the table

@@ -3,17 +3,20 @@
 // Django REST Framework's drf_create_token, for operators.
 //
 //	tokenauth migrate
-//	tokenauth create --user ID [--name N] [--scope S]... [--ttl D]
+//	tokenauth create --user ID [--personal] [--name N] [--scope S]... [--ttl D]
+//	                 [--allow-ip R]... [--deny-ip R]... [--not-before T]
+//	                 [--rate-limit N --rate-window D]
 //	tokenauth list --user ID
-//	tokenauth revoke ID | --user ID
+//	tokenauth revoke ID | --user ID | --key - (the token on stdin)
 //	tokenauth purge-expired
 //	tokenauth import-drf --from DSN
+//	tokenauth version
 //
 // The database is chosen by --dsn or $TOKENAUTH_DSN: postgres://…,
-// mysql://… or sqlite:PATH. Services that digest tokens with HMAC pass
-// their key with --hmac-key or $TOKENAUTH_HMAC_KEY. Exit status: 0 on
-// success, 1 on failure, 2 for a bad command line. Run tokenauth help for
-// details.
+// mysql://… or sqlite:PATH. Services that digest tokens with HMAC give
+// their key in $TOKENAUTH_HMAC_KEY, never on the command line. Exit
+// status: 0 on success, 1 on failure, 2 for a bad command line. Run
+// tokenauth help for details.
 package main
 
 import (
@@ -37,7 +40,7 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -61,11 +64,13 @@ var commands = []*command{
 	cmdRevoke,
 	cmdPurgeExpired,
 	cmdImportDRF,
+	cmdVersion,
 }
 
-// output is where a command writes: results to stdout, progress and
-// errors to stderr.
+// output is where a command reads and writes: secrets from stdin, results
+// to stdout, progress and errors to stderr.
 type output struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 
@@ -83,8 +88,8 @@ func usagef(format string, args ...any) error {
 }
 
 // run is the whole program, for tests: it returns the exit status.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	out := &output{stdout: stdout, stderr: stderr}
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	out := &output{stdin: stdin, stdout: stdout, stderr: stderr}
 	if len(args) == 0 {
 		printUsage(stderr)
 		return exitUsage
@@ -98,26 +103,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		cmd := lookup(args[0])
 		if cmd == nil {
-			fmt.Fprintf(stderr, "tokenauth: unknown command %q; run tokenauth help for the list\n", args[0])
+			fmt.Fprintf(stderr, "tokenauth: unknown command %q; see 'tokenauth help'\n", args[0])
 			return exitUsage
 		}
 		fs, _ := newFlagSet(cmd, out)
-		fs.SetOutput(stdout)
-		fs.Usage()
+		printCommandUsage(stdout, cmd, fs)
 		return exitOK
 	}
 	cmd := lookup(name)
 	if cmd == nil {
-		fmt.Fprintf(stderr, "tokenauth: unknown command %q; run tokenauth help for the list\n", name)
+		fmt.Fprintf(stderr, "tokenauth: unknown command %q; see 'tokenauth help'\n", name)
 		return exitUsage
 	}
 	fs, runCmd := newFlagSet(cmd, out)
 	positional, err := parseInterspersed(fs, args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
+		printCommandUsage(stdout, cmd, fs)
 		return exitOK
 	case err != nil:
-		return exitUsage // the flag package has printed the error and usage
+		fmt.Fprintf(stderr, "tokenauth: %s; see 'tokenauth help %s'\n", flagError(err), cmd.name)
+		return exitUsage
 	}
 	err = runCmd(ctx, positional)
 	var ue *usageError
@@ -125,12 +131,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "tokenauth %s: %s\nRun tokenauth help %s for usage.\n", cmd.name, ue.msg, cmd.name)
+		fmt.Fprintf(stderr, "tokenauth %s: %s; see 'tokenauth help %s'\n", cmd.name, ue.msg, cmd.name)
 		return exitUsage
 	default:
 		fmt.Fprintf(stderr, "tokenauth %s: %v\n", cmd.name, err)
 		return exitFailure
 	}
+}
+
+// flagError rewords the flag package's parse errors, which never quote a
+// flag's value for the string flags that may carry a secret.
+func flagError(err error) string {
+	msg := err.Error()
+	name, undefined := strings.CutPrefix(msg, "flag provided but not defined: ")
+	switch {
+	case !undefined:
+		return msg
+	case strings.TrimLeft(name, "-") == "hmac-key":
+		return "--hmac-key is gone: a key on the command line shows in ps and the shell's history; set " + envHMACKey + " instead"
+	}
+	return "unknown flag " + name
 }
 
 func lookup(name string) *command {
@@ -142,19 +162,26 @@ func lookup(name string) *command {
 	return nil
 }
 
-// newFlagSet returns cmd's flag set, with its usage, and the function that
-// runs cmd.
+// newFlagSet returns cmd's flag set, which prints nothing (run reports its
+// errors in one line), and the function that runs cmd.
 func newFlagSet(cmd *command, out *output) (*flag.FlagSet, func(context.Context, []string) error) {
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
-	fs.SetOutput(out.stderr)
-	runCmd := cmd.setup(fs, out)
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintf(w, "Usage: %s\n\n%s\n%s\n\nFlags:\n",
-			strings.TrimSpace("tokenauth "+cmd.name+" "+cmd.args), cmd.summary, cmd.details)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs, cmd.setup(fs, out)
+}
+
+// printCommandUsage writes cmd's help: synopsis, description and flags.
+func printCommandUsage(w io.Writer, cmd *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n%s\n", strings.TrimSpace("tokenauth "+cmd.name+" "+cmd.args), cmd.summary, cmd.details)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprintf(w, "\nFlags:\n")
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
-	return fs, runCmd
 }
 
 // parseInterspersed parses flags that may come before, between or after
@@ -187,12 +214,13 @@ Commands:
 		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, `
-Every command takes --dsn, the database (default $%s):
+Every command but version takes --dsn, the database (default $%s):
   postgres://user:pass@host:5432/db?sslmode=disable
   mysql://user:pass@host:3306/db       (or user:pass@tcp(host:3306)/db)
   sqlite:PATH                          (a file such as the quickstart's quickstart.db)
-If the service digests tokens with HMAC, create and import-drf need its key:
---hmac-key or $%s, in hex.
+If the service digests tokens with HMAC (tokenauth.NewHMAC), create, revoke
+--key and import-drf need its key in $%s, hex or base64; never
+on the command line.
 
 Exit status: 0 success, 1 failure, 2 bad command line.
 Run tokenauth help <command> for a command's flags.

@@ -1,9 +1,10 @@
 // Command chi is a chi service with token authentication: a login
-// endpoint, a protected and a public route, logout and logout-all, tokens
-// in a SQLite file (chi.db). chi speaks net/http, so tokenauth's own
-// middleware is chi middleware; chiauth mounts the logout endpoints. It
-// prints a token for the demo user alice (password "password") and curl
-// lines to try:
+// endpoint, a protected, an admin-only and a public route, logout,
+// logout-all and logout-others, tokens in a SQLite file (chi.db). chi
+// speaks net/http, so tokenauth's own middleware is chi middleware;
+// chiauth mounts the login and logout endpoints. The demo users are alice
+// and admin, an administrator, both with the password "password". It
+// prints a token for alice and curl lines to try:
 //
 //	go run ./examples/chi     # in the tokenauth repository
 //	go run .                  # in a copy of this folder
@@ -60,14 +61,14 @@ func run(ctx context.Context, addr, dbPath string, out io.Writer) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	key, _, err := app.auth.Issue(ctx, alice.ID, tokenauth.IssueOptions{Name: "demo", TTL: 24 * time.Hour})
+	key, _, err := app.auth.Issue(ctx, users[0].ID, tokenauth.IssueOptions{Name: "demo", TTL: 24 * time.Hour})
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	fmt.Fprintf(out, `alice's token (password "password"): %s
   curl -H "Authorization: Token %[1]s" %[2]s/api/protected/
-  curl -d username=alice -d password=password %[2]s/api-token-auth/
+  curl -d username=admin -d password=password %[2]s/api-token-auth/
 Listening on %[2]s
 `, key, base)
 
@@ -110,14 +111,18 @@ func newApp(ctx context.Context, dbPath string) (_ *app, err error) {
 	if err != nil {
 		return nil, err
 	}
-	lh, err := login.New(auth, login.CredentialCheckerFunc(checkCredentials), login.Options{})
+	// Login tokens live 30 days; a user keeps the 10 newest.
+	lh, err := login.New(auth, login.CredentialCheckerFunc(checkCredentials), login.Options{TTL: 30 * 24 * time.Hour})
 	if err != nil {
 		return nil, err
 	}
 	return &app{db: db, auth: auth, login: lh}, nil
 }
 
-// routes maps the API. Every /api/ route but the public one is in a
+// routes maps the API. chiauth.Mount puts the login endpoint at
+// /api-token-auth/ and the logout endpoints at /api/logout/,
+// /api/logoutall/ and /api/logout-others/; they check the token
+// themselves. Every other /api/ route but the public one is in a
 // sub-router whose middleware requires a token. chi runs that middleware
 // for every request routed there, before it looks for the route's
 // method, so a request without a token gets 401 where a wrong method
@@ -125,12 +130,12 @@ func newApp(ctx context.Context, dbPath string) (_ *app, err error) {
 func (a *app) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Logger, middleware.Recoverer)
-	r.Handle("/api-token-auth/", a.login)
-	r.With(a.auth.Optional).Get("/api/public/", public)
+	chiauth.Mount(r, a.auth, a.login, chiauth.Paths{})
+	r.With(a.auth.Optional()).Get("/api/public/", public)
 	r.Route("/api", func(r chi.Router) {
 		r.Use(a.auth.Require())
 		r.Get("/protected/", protected)
-		chiauth.Mount(r, a.auth, nil, chiauth.Paths{}) // /api/logout/ and /api/logoutall/
+		r.With(a.auth.Require("admin")).Get("/admin/", admin)
 	})
 	return r
 }
@@ -139,6 +144,16 @@ func (a *app) routes() http.Handler {
 func protected(w http.ResponseWriter, r *http.Request) {
 	u, _ := tokenauth.UserFromContext[*user](r.Context())
 	writeJSON(w, http.StatusOK, map[string]string{"message": "ok", "user": u.Username})
+}
+
+// admin answers tokens with the scope "admin", which logins of
+// administrators carry (checkCredentials): {"users":["alice","admin"]}.
+func admin(w http.ResponseWriter, r *http.Request) {
+	var names []string
+	for _, u := range users {
+		names = append(names, u.Username)
+	}
+	writeJSON(w, http.StatusOK, map[string][]string{"users": names})
 }
 
 // public answers anyone. A bad token still gets 401, as in DRF.
@@ -154,13 +169,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // user is an account. A real service keeps its users in its database (see
-// the quickstart's users table); this one has alice alone.
+// the quickstart's users table); this one has two, in memory.
 type user struct {
 	ID, Username string
+	Admin        bool // logins get the scope "admin"
 	hash         []byte
 }
 
-var alice = &user{ID: "1", Username: "alice", hash: mustHash("password")}
+var users = []*user{
+	{ID: "1", Username: "alice", hash: mustHash("password")},
+	{ID: "2", Username: "admin", Admin: true, hash: mustHash("password")},
+}
+
+// dummyHash is compared with when no user has the name given, so that an
+// unknown user takes as long as a wrong password.
+var dummyHash = mustHash("no such user")
 
 func mustHash(password string) []byte {
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
@@ -170,22 +193,33 @@ func mustHash(password string) []byte {
 	return h
 }
 
-// checkCredentials is the login endpoint's CredentialChecker. It compares
-// the password whatever the username, so that an unknown user takes as
-// long as a wrong password.
-func checkCredentials(_ context.Context, username, password string) (string, error) {
-	ok := bcrypt.CompareHashAndPassword(alice.hash, []byte(password)) == nil
-	if !ok || username != alice.Username {
-		return "", login.ErrBadCredentials
+// checkCredentials is the login endpoint's CredentialChecker: the token it
+// grants carries the scope "admin" for administrators.
+func checkCredentials(_ context.Context, username, password string) (login.Grant, error) {
+	var found *user
+	hash := dummyHash
+	for _, u := range users {
+		if u.Username == username {
+			found, hash = u, u.hash
+		}
 	}
-	return alice.ID, nil
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || found == nil {
+		return login.Grant{}, login.ErrBadCredentials
+	}
+	g := login.Grant{UserID: found.ID}
+	if found.Admin {
+		g.Scopes = []string{"admin"}
+	}
+	return g, nil
 }
 
 // loadUser is the Authenticator's UserLoader. IDs are compared exactly:
 // "01" or " 1" is not alice.
 func loadUser(_ context.Context, userID string) (any, error) {
-	if userID != alice.ID {
-		return nil, tokenauth.ErrNotFound
+	for _, u := range users {
+		if u.ID == userID {
+			return u, nil
+		}
 	}
-	return alice, nil
+	return nil, tokenauth.ErrNotFound
 }

@@ -1,6 +1,6 @@
 // Command client is the Go side of a token-authenticated API: it logs in
-// with tokenauth.Login, calls a protected route with the client that
-// tokenauth.NewClient returns, which sends the token with every request
+// with client.Login, calls a protected route with the client that
+// client.New returns, which sends the token with every request
 // and gives up on a request after 30 seconds, and logs out. It talks to
 // the quickstart, or to any server with the same routes, Django REST
 // Framework's included:
@@ -23,7 +23,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/client"
 )
 
 func main() {
@@ -41,8 +41,8 @@ func main() {
 }
 
 func run(ctx context.Context, base, username, password string, out io.Writer) error {
-	key, err := tokenauth.Login(ctx, nil, base+"/api-token-auth/", username, password)
-	var refused *tokenauth.LoginError
+	key, err := client.Login(ctx, nil, base+"/api-token-auth/", username, password)
+	var refused *client.LoginError
 	switch {
 	case errors.As(err, &refused) && refused.StatusCode == http.StatusTooManyRequests:
 		return fmt.Errorf("too many failed logins; try again in %s", refused.RetryAfter)
@@ -53,7 +53,7 @@ func run(ctx context.Context, base, username, password string, out io.Writer) er
 	}
 	fmt.Fprintln(out, "logged in as", username)
 
-	api := tokenauth.NewClient(key)
+	api := client.New(key)
 	if err := call(ctx, api, http.MethodGet, base+"/api/protected/", out); err != nil {
 		return err
 	}

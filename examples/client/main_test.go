@@ -22,11 +22,11 @@ func server(t *testing.T) *httptest.Server {
 	t.Helper()
 	auth, err := tokenauth.New(memstore.New(), tokenauth.Options{})
 	require.NoError(t, err)
-	check := login.CredentialCheckerFunc(func(_ context.Context, username, password string) (string, error) {
+	check := login.CredentialCheckerFunc(func(_ context.Context, username, password string) (login.Grant, error) {
 		if username != "alice" || password != "password" {
-			return "", login.ErrBadCredentials
+			return login.Grant{}, login.ErrBadCredentials
 		}
-		return "1", nil
+		return login.Grant{UserID: "1"}, nil
 	})
 	lh, err := login.New(auth, check, login.Options{
 		Limiter: mustLimiter(t, login.MemoryLimiterOptions{MaxFailures: 2, MaxWait: -1}),

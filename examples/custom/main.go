@@ -3,7 +3,7 @@
 // working unchanged:
 //
 //	POST /custom_login/    username and password, as a form or JSON
-//	                       → {"token": "…"}, or 401 {"error": "Invalid credentials"}
+//	                       → {"token": "…", "expiry": "…"}, or 401 {"error": "Invalid credentials"}
 //	GET  /protected_view/  Authorization: <key>, the key alone, no keyword
 //	                       → {"message": "Welcome, you are authenticated!"}
 //	                       no key → 401 {"error": "Token missing"}
@@ -11,8 +11,9 @@
 //
 // The Django service kept UUID keys in a CustomToken table. Imported into
 // tokenauth's table (Authenticator.Import, or the CLI), they keep working
-// beside the keys tokenauth issues to new logins. Tokens live in a SQLite
-// file (custom.db); the demo user is admin, password admin:
+// beside the keys tokenauth issues to new logins, which live 30 days, 10
+// per user at most. Tokens live in a SQLite file (custom.db); the demo
+// user is admin, password admin:
 //
 //	go run ./examples/custom     # in the tokenauth repository
 //	go run .                     # in a copy of this folder
@@ -26,13 +27,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
-	"mime"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -90,11 +88,11 @@ Listening on %[1]s
 	return errors.Join(<-shutdown, app.auth.Close())
 }
 
-// app holds the database, the Authenticator and the login throttle.
+// app holds the database, the Authenticator and the login endpoint.
 type app struct {
-	db      *sql.DB
-	auth    *tokenauth.Authenticator
-	limiter login.Limiter
+	db    *sql.DB
+	auth  *tokenauth.Authenticator
+	login http.Handler
 }
 
 func newApp(ctx context.Context, dbPath string) (_ *app, err error) {
@@ -119,18 +117,19 @@ func newApp(ctx context.Context, dbPath string) (_ *app, err error) {
 	if err != nil {
 		return nil, err
 	}
-	limiter, err := login.NewMemoryLimiter(login.MemoryLimiterOptions{})
+	// Login tokens live 30 days; a user keeps the 10 newest.
+	lh, err := login.New(auth, login.CredentialCheckerFunc(checkCredentials), login.Options{TTL: 30 * 24 * time.Hour})
 	if err != nil {
 		return nil, err
 	}
-	return &app{db: db, auth: auth, limiter: limiter}, nil
+	return &app{db: db, auth: auth, login: refusedAs("Invalid credentials", lh)}, nil
 }
 
 // routes maps the API. The token is checked before the method, as DRF
 // checks it before it dispatches.
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/custom_login/", a.login)
+	mux.Handle("/custom_login/", a.login)
 	mux.Handle("/protected_view/", a.auth.Require()(allow(http.MethodGet, http.HandlerFunc(protectedView))))
 	return mux
 }
@@ -153,63 +152,43 @@ func writeAuthError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// login trades a username and password for a new token. Failed attempts
-// are throttled per client address and username (429), which the Django
-// service did not do.
-func (a *app) login(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": `Method "` + r.Method + `" not allowed.`})
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	username, password, ok := readCredentials(w, r)
-	if !ok {
-		return
-	}
-	ctx := r.Context()
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	key := login.LimitKey{Addr: host, Username: login.FoldUsername(username)}
-	if wait, ok := a.limiter.Allow(ctx, key); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "Too many attempts"})
-		return
-	}
-	userID, ok := checkCredentials(username, password)
-	if !ok {
-		a.limiter.Done(ctx, key, login.Failed)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "Invalid credentials"})
-		return
-	}
-	a.limiter.Done(ctx, key, login.Succeeded)
-	token, _, err := a.auth.Issue(ctx, userID, tokenauth.IssueOptions{Name: "login"})
-	if err != nil {
-		a.auth.Error(w, r, err) // 503 with Retry-After
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"token": token})
+// refusedAs serves login, tokenauth's login endpoint, with the Django
+// service's refusal: where login answers DRF's 400 (a wrong password, a
+// field missing or blank, a body it cannot read), the client gets 401
+// {"error": msg}, as the service's view answered every login it could not
+// authenticate. Its other answers pass unchanged: the token, DRF's 405,
+// and 429 when failed logins are throttled, which the service did not do.
+func refusedAs(msg string, login http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		login.ServeHTTP(&refusalWriter{ResponseWriter: w, msg: msg}, r)
+	})
 }
 
-// readCredentials reads username and password from a JSON object or a
-// form, as DRF's request.data does; a field missing is "". It answers a
-// body it cannot parse with 400 and returns false.
-func readCredentials(w http.ResponseWriter, r *http.Request) (username, password string, ok bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
-		var v struct{ Username, Password any }
-		if err := json.NewDecoder(r.Body).Decode(&v); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"detail": "JSON parse error"})
-			return "", "", false
-		}
-		username, _ = v.Username.(string)
-		password, _ = v.Password.(string)
-		return username, password, true
-	}
-	if err := r.ParseMultipartForm(16 << 10); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"detail": "Malformed request."})
-		return "", "", false
-	}
-	return r.PostFormValue("username"), r.PostFormValue("password"), true
+// refusalWriter replaces a 400 answer, keeping its headers (Cache-Control:
+// no-store) and dropping its body.
+type refusalWriter struct {
+	http.ResponseWriter
+	msg     string
+	refused bool
 }
+
+func (w *refusalWriter) WriteHeader(status int) {
+	if status != http.StatusBadRequest {
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	w.refused = true
+	writeJSON(w.ResponseWriter, http.StatusUnauthorized, map[string]string{"error": w.msg})
+}
+
+func (w *refusalWriter) Write(b []byte) (int, error) {
+	if w.refused {
+		return len(b), nil // DRF's body, replaced
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *refusalWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // allow answers other methods than method with DRF's 405.
 func allow(method string, next http.Handler) http.Handler {
@@ -249,11 +228,15 @@ func mustHash(password string) []byte {
 	return h
 }
 
-// checkCredentials compares the password whatever the username, so that
-// an unknown user takes as long as a wrong password.
-func checkCredentials(username, password string) (string, bool) {
+// checkCredentials is the login endpoint's CredentialChecker. It compares
+// the password whatever the username, so that an unknown user takes as
+// long as a wrong password.
+func checkCredentials(_ context.Context, username, password string) (login.Grant, error) {
 	ok := bcrypt.CompareHashAndPassword(admin.hash, []byte(password)) == nil
-	return admin.ID, ok && username == admin.Username
+	if !ok || username != admin.Username {
+		return login.Grant{}, login.ErrBadCredentials
+	}
+	return login.Grant{UserID: admin.ID}, nil
 }
 
 // loadUser is the Authenticator's UserLoader. IDs are compared exactly:

@@ -66,7 +66,8 @@ const legacyKey = "3f2c9a1e-7b4d-4e8a-9c0f-5d6b7a8e9f10"
 // answer is the service's, byte for byte: status, JSON body, media type.
 func TestSeedAPI(t *testing.T) {
 	a, srv := start(t)
-	_, err := a.auth.Import(context.Background(), legacyKey, admin.ID, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), tokenauth.IssueOptions{Name: "customtoken"})
+	created := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	_, err := a.auth.Import(context.Background(), legacyKey, admin.ID, tokenauth.IssueOptions{Name: "customtoken", CreatedAt: created})
 	require.NoError(t, err)
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 	json := map[string]string{"Content-Type": "application/json"}
@@ -84,7 +85,7 @@ func TestSeedAPI(t *testing.T) {
 		status, ct, body := send(t, srv, "POST", "/custom_login/", login.header, login.body)
 		require.Equal(t, 200, status, body)
 		assert.Equal(t, "application/json", ct)
-		m := regexp.MustCompile(`^\{"token":"(tka_[0-9A-Za-z]+)"\}$`).FindStringSubmatch(body)
+		m := regexp.MustCompile(`^\{"token":"(tka_[0-9A-Za-z]+)","expiry":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"\}$`).FindStringSubmatch(body)
 		require.NotNil(t, m, body)
 		tokens = append(tokens, m[1])
 	}
@@ -109,6 +110,8 @@ func TestSeedAPI(t *testing.T) {
 		{"login, wrong password", "POST", "/custom_login/", form, "username=admin&password=wrong", 401, `{"error":"Invalid credentials"}`},
 		{"login, unknown user", "POST", "/custom_login/", json, `{"username": "root", "password": "admin"}`, 401, `{"error":"Invalid credentials"}`},
 		{"login, no fields", "POST", "/custom_login/", json, `{}`, 401, `{"error":"Invalid credentials"}`},
+		{"login, a blank password", "POST", "/custom_login/", form, "username=admin&password=", 401, `{"error":"Invalid credentials"}`},
+		{"login, not JSON", "POST", "/custom_login/", json, `{"username": `, 401, `{"error":"Invalid credentials"}`},
 		{"login, GET", "GET", "/custom_login/", nil, "", 405, `{"detail":"Method \"GET\" not allowed."}`},
 	}
 	for _, tt := range tests {
@@ -130,4 +133,24 @@ func TestNonCanonicalUserID(t *testing.T) {
 	status, _, body := send(t, srv, "GET", "/protected_view/", map[string]string{"Authorization": key}, "")
 	assert.Equal(t, 401, status)
 	assert.Equal(t, `{"error":"Invalid token"}`, body)
+}
+
+// TestLoginRefusals checks what the seed's refusal keeps of the login
+// endpoint: Cache-Control: no-store, and the throttle, whose 429 is DRF's.
+func TestLoginRefusals(t *testing.T) {
+	_, srv := start(t)
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	for range 5 {
+		req, err := http.NewRequest("POST", srv.URL+"/custom_login/", strings.NewReader("username=admin&password=wrong"))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", form["Content-Type"])
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 401, resp.StatusCode)
+		assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	}
+	status, _, body := send(t, srv, "POST", "/custom_login/", form, "username=admin&password=admin")
+	assert.Equal(t, 429, status, "five failures a minute from one address, at one username")
+	assert.Regexp(t, `^\{"detail":"Request was throttled. Expected available in \d+ seconds?."\}$`, body)
 }

@@ -16,8 +16,9 @@ import (
 
 // TestREADMETranscript replays the transcript under "## custom" in
 // examples/README.md against the example: each curl line is sent and its
-// answer compared with the line below it, "tka_…" standing for any token.
-// "$ NAME=tka_…" takes the token of the previous answer.
+// answer compared with the line below it, "…" standing for any text
+// without quotes or spaces ("tka_…" for any token). "$ NAME=tka_…" takes
+// the token of the previous answer.
 func TestREADMETranscript(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	if errors.Is(err, fs.ErrNotExist) {
@@ -51,10 +52,16 @@ func TestREADMETranscript(t *testing.T) {
 			resp.Body.Close()
 			require.NoError(t, err)
 			last = string(body)
-			pattern := "^" + strings.ReplaceAll(regexp.QuoteMeta(want), "tka_…", `tka_\w+`) + "$"
-			assert.Regexp(t, pattern, last)
+			assert.Regexp(t, pattern(want), last)
 		})
 	}
+}
+
+// pattern turns a line of the README into a regular expression of the
+// text it stands for: "…" (with the letters before it) is any text
+// without quotes or spaces; "tka_…" is a token.
+func pattern(line string) string {
+	return "^" + regexp.MustCompile(`(tka_)?\w*…`).ReplaceAllString(regexp.QuoteMeta(line), `${1}[^"\s]+`) + "$"
 }
 
 // parseCurl turns a curl command line into a request: -H, -d (sent as

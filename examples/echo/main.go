@@ -1,8 +1,9 @@
 // Command echo is an echo (v4) service with token authentication through
-// tokenauth's echoauth adapter: a login endpoint, a protected and a public
-// route, logout and logout-all, tokens in a SQLite file (echo.db). It
-// prints a token for the demo user alice (password "password") and curl
-// lines to try:
+// tokenauth's echoauth adapter: a login endpoint, a protected, an
+// admin-only and a public route, logout, logout-all and logout-others,
+// tokens in a SQLite file (echo.db). The demo users are alice and admin, an
+// administrator, both with the password "password". It prints a token for
+// alice and curl lines to try:
 //
 //	go run ./examples/echo    # in the tokenauth repository
 //	go run .                  # in a copy of this folder
@@ -19,8 +20,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -60,14 +59,14 @@ func run(ctx context.Context, addr, dbPath string, out io.Writer) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	key, _, err := app.auth.Issue(ctx, alice.ID, tokenauth.IssueOptions{Name: "demo", TTL: 24 * time.Hour})
+	key, _, err := app.auth.Issue(ctx, users[0].ID, tokenauth.IssueOptions{Name: "demo", TTL: 24 * time.Hour})
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	fmt.Fprintf(out, `alice's token (password "password"): %s
   curl -H "Authorization: Token %[1]s" %[2]s/api/protected/
-  curl -d username=alice -d password=password %[2]s/api-token-auth/
+  curl -d username=admin -d password=password %[2]s/api-token-auth/
 Listening on %[2]s
 `, key, base)
 
@@ -110,28 +109,32 @@ func newApp(ctx context.Context, dbPath string) (_ *app, err error) {
 	if err != nil {
 		return nil, err
 	}
-	lh, err := login.New(auth, login.CredentialCheckerFunc(checkCredentials), login.Options{})
+	// Login tokens live 30 days; a user keeps the 10 newest.
+	lh, err := login.New(auth, login.CredentialCheckerFunc(checkCredentials), login.Options{TTL: 30 * 24 * time.Hour})
 	if err != nil {
 		return nil, err
 	}
 	return &app{db: db, auth: auth, login: lh}, nil
 }
 
-// routes maps the API. Every /api/ route but the public one is in a group
-// that requires a token, and takes any method: the token is checked first,
-// as DRF checks it before it dispatches on the method, so a request
-// without one gets 401 where a wrong method would get 405. The server is
-// an http.Server of run's, so echo's banner never shows.
+// routes maps the API. On a group, echoauth.Require checks the token of
+// every request under /api, as DRF checks it before it dispatches: a
+// request without one gets 401 where a wrong method would get echo's 405
+// (with an Allow header) or an unknown path echo's 404. The public route
+// is the server's, outside the group. The server is an http.Server of
+// run's, so echo's banner never shows.
 func (a *app) routes() http.Handler {
 	e := echo.New()
 	e.Use(middleware.RequestLogger(), middleware.Recover())
-	e.Any("/api-token-auth/", echo.WrapHandler(a.login))
+	e.Any("/api-token-auth/", echo.WrapHandler(a.login)) // answers other methods with DRF's 405
 	e.GET("/api/public/", public, echoauth.Optional(a.auth))
 
 	api := e.Group("/api", echoauth.Require(a.auth))
-	api.Any("/protected/", protected, allow(http.MethodGet))
-	api.Any("/logout/", echo.WrapHandler(a.auth.LogoutHandler()))
-	api.Any("/logoutall/", echo.WrapHandler(a.auth.LogoutAllHandler()))
+	api.GET("/protected/", protected)
+	api.GET("/admin/", admin, echoauth.Require(a.auth, "admin"))
+	api.POST("/logout/", echo.WrapHandler(a.auth.LogoutHandler()))
+	api.POST("/logoutall/", echo.WrapHandler(a.auth.LogoutAllHandler()))
+	api.POST("/logout-others/", echo.WrapHandler(a.auth.LogoutOthersHandler()))
 	return e
 }
 
@@ -141,32 +144,37 @@ func protected(c echo.Context) error {
 	return c.JSON(http.StatusOK, echo.Map{"message": "ok", "user": u.Username})
 }
 
+// admin answers tokens with the scope "admin", which logins of
+// administrators carry (checkCredentials): {"users":["alice","admin"]}.
+func admin(c echo.Context) error {
+	var names []string
+	for _, u := range users {
+		names = append(names, u.Username)
+	}
+	return c.JSON(http.StatusOK, echo.Map{"users": names})
+}
+
 // public answers anyone. A bad token still gets 401, as in DRF.
 func public(c echo.Context) error {
 	return c.JSON(http.StatusOK, echo.Map{"message": "public"})
 }
 
-// allow answers other methods with DRF's 405.
-func allow(methods ...string) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if !slices.Contains(methods, c.Request().Method) {
-				c.Response().Header().Set("Allow", strings.Join(methods, ", "))
-				return c.JSON(http.StatusMethodNotAllowed, echo.Map{"detail": `Method "` + c.Request().Method + `" not allowed.`})
-			}
-			return next(c)
-		}
-	}
-}
-
 // user is an account. A real service keeps its users in its database (see
-// the quickstart's users table); this one has alice alone.
+// the quickstart's users table); this one has two, in memory.
 type user struct {
 	ID, Username string
+	Admin        bool // logins get the scope "admin"
 	hash         []byte
 }
 
-var alice = &user{ID: "1", Username: "alice", hash: mustHash("password")}
+var users = []*user{
+	{ID: "1", Username: "alice", hash: mustHash("password")},
+	{ID: "2", Username: "admin", Admin: true, hash: mustHash("password")},
+}
+
+// dummyHash is compared with when no user has the name given, so that an
+// unknown user takes as long as a wrong password.
+var dummyHash = mustHash("no such user")
 
 func mustHash(password string) []byte {
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
@@ -176,22 +184,33 @@ func mustHash(password string) []byte {
 	return h
 }
 
-// checkCredentials is the login endpoint's CredentialChecker. It compares
-// the password whatever the username, so that an unknown user takes as
-// long as a wrong password.
-func checkCredentials(_ context.Context, username, password string) (string, error) {
-	ok := bcrypt.CompareHashAndPassword(alice.hash, []byte(password)) == nil
-	if !ok || username != alice.Username {
-		return "", login.ErrBadCredentials
+// checkCredentials is the login endpoint's CredentialChecker: the token it
+// grants carries the scope "admin" for administrators.
+func checkCredentials(_ context.Context, username, password string) (login.Grant, error) {
+	var found *user
+	hash := dummyHash
+	for _, u := range users {
+		if u.Username == username {
+			found, hash = u, u.hash
+		}
 	}
-	return alice.ID, nil
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || found == nil {
+		return login.Grant{}, login.ErrBadCredentials
+	}
+	g := login.Grant{UserID: found.ID}
+	if found.Admin {
+		g.Scopes = []string{"admin"}
+	}
+	return g, nil
 }
 
 // loadUser is the Authenticator's UserLoader. IDs are compared exactly:
 // "01" or " 1" is not alice.
 func loadUser(_ context.Context, userID string) (any, error) {
-	if userID != alice.ID {
-		return nil, tokenauth.ErrNotFound
+	for _, u := range users {
+		if u.ID == userID {
+			return u, nil
+		}
 	}
-	return alice, nil
+	return nil, tokenauth.ErrNotFound
 }

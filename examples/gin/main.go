@@ -1,8 +1,9 @@
 // Command gin is a gin service with token authentication through
-// tokenauth's ginauth adapter: a login endpoint, a protected and a public
-// route, logout and logout-all, tokens in a SQLite file (gin.db). It
-// prints a token for the demo user alice (password "password") and curl
-// lines to try:
+// tokenauth's ginauth adapter: a login endpoint, a protected, an
+// admin-only and a public route, logout, logout-all and logout-others,
+// tokens in a SQLite file (gin.db). The demo users are alice and admin, an
+// administrator, both with the password "password". It prints a token for
+// alice and curl lines to try:
 //
 //	go run ./examples/gin     # in the tokenauth repository
 //	go run .                  # in a copy of this folder
@@ -21,8 +22,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -64,14 +63,14 @@ func run(ctx context.Context, addr, dbPath string, out io.Writer) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	key, _, err := app.auth.Issue(ctx, alice.ID, tokenauth.IssueOptions{Name: "demo", TTL: 24 * time.Hour})
+	key, _, err := app.auth.Issue(ctx, users[0].ID, tokenauth.IssueOptions{Name: "demo", TTL: 24 * time.Hour})
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	fmt.Fprintf(out, `alice's token (password "password"): %s
   curl -H "Authorization: Token %[1]s" %[2]s/api/protected/
-  curl -d username=alice -d password=password %[2]s/api-token-auth/
+  curl -d username=admin -d password=password %[2]s/api-token-auth/
 Listening on %[2]s
 `, key, base)
 
@@ -114,27 +113,31 @@ func newApp(ctx context.Context, dbPath string) (_ *app, err error) {
 	if err != nil {
 		return nil, err
 	}
-	lh, err := login.New(auth, login.CredentialCheckerFunc(checkCredentials), login.Options{})
+	// Login tokens live 30 days; a user keeps the 10 newest.
+	lh, err := login.New(auth, login.CredentialCheckerFunc(checkCredentials), login.Options{TTL: 30 * 24 * time.Hour})
 	if err != nil {
 		return nil, err
 	}
 	return &app{db: db, auth: auth, login: lh}, nil
 }
 
-// routes maps the API. Every /api/ route but the public one is in a group
-// that requires a token, and takes any method: the token is checked first,
-// as DRF checks it before it dispatches on the method, so a request
-// without one gets 401 where a wrong method would get 405.
+// routes maps the API. ginauth.Group checks the token of every request
+// under /api before gin routes it, as DRF checks it before it dispatches:
+// a request without one gets 401 where a wrong method would get gin's 405
+// (with an Allow header) or an unknown path gin's 404. The public route is
+// the engine's, outside the group.
 func (a *app) routes() http.Handler {
 	r := gin.New()
 	r.Use(gin.Logger(), gin.Recovery())
-	r.Any("/api-token-auth/", gin.WrapH(a.login))
+	r.Any("/api-token-auth/", gin.WrapH(a.login)) // answers other methods with DRF's 405
 	r.GET("/api/public/", ginauth.Optional(a.auth), public)
 
-	api := r.Group("/api", ginauth.Require(a.auth))
-	api.Any("/protected/", allow(http.MethodGet), protected)
-	api.Any("/logout/", gin.WrapH(a.auth.LogoutHandler()))
-	api.Any("/logoutall/", gin.WrapH(a.auth.LogoutAllHandler()))
+	api := ginauth.Group(r, "/api", a.auth)
+	api.GET("/protected/", protected)
+	api.GET("/admin/", ginauth.Require(a.auth, "admin"), admin)
+	api.POST("/logout/", gin.WrapH(a.auth.LogoutHandler()))
+	api.POST("/logoutall/", gin.WrapH(a.auth.LogoutAllHandler()))
+	api.POST("/logout-others/", gin.WrapH(a.auth.LogoutOthersHandler()))
 	return r
 }
 
@@ -144,29 +147,37 @@ func protected(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"message": "ok", "user": u.Username})
 }
 
+// admin answers tokens with the scope "admin", which logins of
+// administrators carry (checkCredentials): {"users":["alice","admin"]}.
+func admin(c *gin.Context) {
+	var names []string
+	for _, u := range users {
+		names = append(names, u.Username)
+	}
+	c.JSON(http.StatusOK, gin.H{"users": names})
+}
+
 // public answers anyone. A bad token still gets 401, as in DRF.
 func public(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"message": "public"})
 }
 
-// allow answers other methods with DRF's 405.
-func allow(methods ...string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if !slices.Contains(methods, c.Request.Method) {
-			c.Header("Allow", strings.Join(methods, ", "))
-			c.AbortWithStatusJSON(http.StatusMethodNotAllowed, gin.H{"detail": `Method "` + c.Request.Method + `" not allowed.`})
-		}
-	}
-}
-
 // user is an account. A real service keeps its users in its database (see
-// the quickstart's users table); this one has alice alone.
+// the quickstart's users table); this one has two, in memory.
 type user struct {
 	ID, Username string
+	Admin        bool // logins get the scope "admin"
 	hash         []byte
 }
 
-var alice = &user{ID: "1", Username: "alice", hash: mustHash("password")}
+var users = []*user{
+	{ID: "1", Username: "alice", hash: mustHash("password")},
+	{ID: "2", Username: "admin", Admin: true, hash: mustHash("password")},
+}
+
+// dummyHash is compared with when no user has the name given, so that an
+// unknown user takes as long as a wrong password.
+var dummyHash = mustHash("no such user")
 
 func mustHash(password string) []byte {
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
@@ -176,22 +187,33 @@ func mustHash(password string) []byte {
 	return h
 }
 
-// checkCredentials is the login endpoint's CredentialChecker. It compares
-// the password whatever the username, so that an unknown user takes as
-// long as a wrong password.
-func checkCredentials(_ context.Context, username, password string) (string, error) {
-	ok := bcrypt.CompareHashAndPassword(alice.hash, []byte(password)) == nil
-	if !ok || username != alice.Username {
-		return "", login.ErrBadCredentials
+// checkCredentials is the login endpoint's CredentialChecker: the token it
+// grants carries the scope "admin" for administrators.
+func checkCredentials(_ context.Context, username, password string) (login.Grant, error) {
+	var found *user
+	hash := dummyHash
+	for _, u := range users {
+		if u.Username == username {
+			found, hash = u, u.hash
+		}
 	}
-	return alice.ID, nil
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || found == nil {
+		return login.Grant{}, login.ErrBadCredentials
+	}
+	g := login.Grant{UserID: found.ID}
+	if found.Admin {
+		g.Scopes = []string{"admin"}
+	}
+	return g, nil
 }
 
 // loadUser is the Authenticator's UserLoader. IDs are compared exactly:
 // "01" or " 1" is not alice.
 func loadUser(_ context.Context, userID string) (any, error) {
-	if userID != alice.ID {
-		return nil, tokenauth.ErrNotFound
+	for _, u := range users {
+		if u.ID == userID {
+			return u, nil
+		}
 	}
-	return alice, nil
+	return nil, tokenauth.ErrNotFound
 }

@@ -28,7 +28,18 @@ type user struct {
 	ID       string // the integer primary key in decimal: the tokens' user ID
 	Username string
 	Active   bool
+	Admin    bool // logins get the scope "admin"
 	hash     []byte
+}
+
+// scopes are those of the user's login tokens. They are fixed when a token
+// is issued: when a user stops being an admin, revoke their tokens
+// (Authenticator.RevokeAll).
+func (u *user) scopes() []string {
+	if u.Admin {
+		return []string{"admin"}
+	}
+	return nil
 }
 
 func (u *user) checkPassword(password string) bool {
@@ -42,7 +53,8 @@ func (s *users) migrate(ctx context.Context) error {
 	id INTEGER PRIMARY KEY AUTOINCREMENT,
 	username TEXT NOT NULL UNIQUE,
 	password_hash BLOB NOT NULL,
-	is_active BOOLEAN NOT NULL
+	is_active BOOLEAN NOT NULL,
+	is_admin BOOLEAN NOT NULL DEFAULT FALSE
 )`)
 	return err
 }
@@ -52,13 +64,14 @@ var bcryptCost = bcrypt.DefaultCost
 
 var errUsernameTaken = errors.New("quickstart: username already taken")
 
-func (s *users) create(ctx context.Context, username, password string, active bool) (*user, error) {
+// create adds u, with password, to the table and returns it with its ID.
+func (s *users) create(ctx context.Context, u user, password string) (*user, error) {
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO users (username, password_hash, is_active)
-VALUES (?, ?, ?) ON CONFLICT (username) DO NOTHING`, username, hash, active)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO users (username, password_hash, is_active, is_admin)
+VALUES (?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`, u.Username, hash, u.Active, u.Admin)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +82,8 @@ VALUES (?, ?, ?) ON CONFLICT (username) DO NOTHING`, username, hash, active)
 	if err != nil {
 		return nil, err
 	}
-	return &user{ID: strconv.FormatInt(id, 10), Username: username, Active: active, hash: hash}, nil
+	u.ID, u.hash = strconv.FormatInt(id, 10), hash
+	return &u, nil
 }
 
 func (s *users) setPassword(ctx context.Context, id, password string) error {
@@ -82,7 +96,25 @@ func (s *users) setPassword(ctx context.Context, id, password string) error {
 }
 
 func (s *users) byUsername(ctx context.Context, username string) (*user, error) {
-	return s.scan(s.db.QueryRowContext(ctx, `SELECT id, username, is_active, password_hash FROM users WHERE username = ?`, username))
+	return s.scan(s.db.QueryRowContext(ctx, `SELECT id, username, is_active, is_admin, password_hash FROM users WHERE username = ?`, username))
+}
+
+// usernames lists the users, oldest first.
+func (s *users) usernames(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT username FROM users ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names := []string{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	return names, rows.Err()
 }
 
 func (s *users) scan(row *sql.Row) (*user, error) {
@@ -90,7 +122,7 @@ func (s *users) scan(row *sql.Row) (*user, error) {
 		u  user
 		id int64
 	)
-	if err := row.Scan(&id, &u.Username, &u.Active, &u.hash); err != nil {
+	if err := row.Scan(&id, &u.Username, &u.Active, &u.Admin, &u.hash); err != nil {
 		return nil, err
 	}
 	u.ID = strconv.FormatInt(id, 10)
@@ -102,20 +134,21 @@ func (s *users) scan(row *sql.Row) (*user, error) {
 // do not tell which usernames exist.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.DefaultCost)
 
-// CheckCredentials implements login.CredentialChecker.
-func (s *users) CheckCredentials(ctx context.Context, username, password string) (string, error) {
+// CheckCredentials implements login.CredentialChecker: the token it grants
+// carries the scope "admin" for administrators.
+func (s *users) CheckCredentials(ctx context.Context, username, password string) (login.Grant, error) {
 	u, err := s.byUsername(ctx, username)
 	if errors.Is(err, sql.ErrNoRows) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return "", login.ErrBadCredentials
+		return login.Grant{}, login.ErrBadCredentials
 	}
 	if err != nil {
-		return "", err // the database failed: 503
+		return login.Grant{}, err // the database failed: 503
 	}
 	if !u.checkPassword(password) || !u.Active {
-		return "", login.ErrBadCredentials
+		return login.Grant{}, login.ErrBadCredentials
 	}
-	return u.ID, nil
+	return login.Grant{UserID: u.ID, Scopes: u.scopes()}, nil
 }
 
 // load is the Authenticator's UserLoader: the client sees 401 "User
@@ -127,7 +160,7 @@ func (s *users) load(ctx context.Context, userID string) (any, error) {
 	if err != nil || strconv.FormatInt(id, 10) != userID {
 		return nil, tokenauth.ErrNotFound
 	}
-	u, err := s.scan(s.db.QueryRowContext(ctx, `SELECT id, username, is_active, password_hash FROM users WHERE id = ?`, id))
+	u, err := s.scan(s.db.QueryRowContext(ctx, `SELECT id, username, is_active, is_admin, password_hash FROM users WHERE id = ?`, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, tokenauth.ErrNotFound
