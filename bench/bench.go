@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/labstack/echo/v4"
@@ -56,6 +57,10 @@ const (
 	// PostgresCache is tokenauth over sqlstore on PostgreSQL behind
 	// cachestore.
 	PostgresCache Mode = "postgres-cache"
+	// MemstoreCache is tokenauth over memstore behind cachestore, which
+	// watches a stand-in for a store's events (see watchedMemstore): the
+	// cache's hit path without a database, for A/B runs of the cache.
+	MemstoreCache Mode = "memstore-cache"
 	// Postgres is tokenauth over sqlstore on PostgreSQL, one query per
 	// request.
 	Postgres Mode = "postgres"
@@ -86,7 +91,7 @@ const (
 // Modes lists every mode. DefaultModes is the subset run.sh runs unless
 // told otherwise.
 var (
-	Modes        = []Mode{Bare, Memstore, PostgresCache, Postgres, PgxSelect, SQLite, GinBare, Gin, EchoBare, EchoKeyAuth, JWTAuth, Redis, RedisCache}
+	Modes        = []Mode{Bare, Memstore, PostgresCache, Postgres, PgxSelect, SQLite, GinBare, Gin, EchoBare, EchoKeyAuth, JWTAuth, Redis, RedisCache, MemstoreCache}
 	DefaultModes = Modes[:11]
 )
 
@@ -284,7 +289,7 @@ func (s *Server) buildTokenauth(ctx context.Context, cfg Config) error {
 		return err
 	}
 	store := st.serve
-	if cfg.Mode == PostgresCache || cfg.Mode == RedisCache {
+	if cfg.Mode == PostgresCache || cfg.Mode == RedisCache || cfg.Mode == MemstoreCache {
 		// Set up as README's "Running many replicas" says: the cache
 		// watches the store's revocations (LISTEN/NOTIFY, pub/sub).
 		cache, err := cachestore.New(store, cachestore.Options{})
@@ -353,7 +358,32 @@ func (s *Server) openStore(ctx context.Context, cfg Config) (storeSetup, error) 
 		return storeSetup{serve: st, seed: st, workers: 1}, err
 	}
 	st := memstore.New()
-	return storeSetup{serve: st, seed: st, workers: runtime.GOMAXPROCS(0)}, nil
+	setup := storeSetup{serve: st, seed: st, workers: runtime.GOMAXPROCS(0)}
+	if cfg.Mode == MemstoreCache {
+		setup.serve = watchedMemstore{st}
+	}
+	return setup, nil
+}
+
+// watchedMemstore is memstore as a cachestore.Watcher whose subscription
+// confirms itself every second and never reports a change, as a store
+// with events does while nothing is revoked: the cache then runs as it
+// does over PostgreSQL or Redis. Revocations made through the cache still
+// reach it, as the server is the only process.
+type watchedMemstore struct{ *memstore.Store }
+
+func (watchedMemstore) Watch(ctx context.Context, alive func(), _ func(tokenID, userID string)) error {
+	alive()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			alive()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 func (s *Server) openPostgres(ctx context.Context, cfg Config) (storeSetup, error) {
@@ -381,14 +411,20 @@ func (s *Server) openPostgres(ctx context.Context, cfg Config) (storeSetup, erro
 	// The name passed sqlstore's check: lowercase letters, digits and
 	// underscores only.
 	table := `"` + store.Table() + `"`
-	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+table); err != nil {
-		return storeSetup{}, fmt.Errorf("bench: dropping the old table: %w", err)
+	// sqlstore keeps three tables beside the tokens' (see its doc): all
+	// four are the mode's.
+	drop := "DROP TABLE IF EXISTS " + table
+	for _, suffix := range []string{"_revocations", "_cutoffs", "_imports"} {
+		drop += `, "` + store.Table() + suffix + `"`
+	}
+	if _, err := db.ExecContext(ctx, drop); err != nil {
+		return storeSetup{}, fmt.Errorf("bench: dropping the old tables: %w", err)
 	}
 	if err := store.Migrate(ctx); err != nil {
 		return storeSetup{}, err
 	}
 	s.onClose(func() error {
-		_, err := db.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+table)
+		_, err := db.ExecContext(context.Background(), drop)
 		return err
 	})
 
@@ -458,7 +494,8 @@ func (s *Server) openRedis(ctx context.Context, cfg Config) (storeSetup, error) 
 	if cfg.RedisAddr == "" {
 		return storeSetup{}, fmt.Errorf("bench: mode %s needs a Redis address", cfg.Mode)
 	}
-	client := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, PoolSize: dbPoolSize})
+	// Deadlines honoured, as redisstore requires: StoreTimeout bounds each call.
+	client := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, PoolSize: dbPoolSize, ContextTimeoutEnabled: true})
 	s.onClose(client.Close)
 	prefix := "{" + cfg.Namespace + "}:"
 	purge := func(ctx context.Context) error {

@@ -78,10 +78,16 @@ func TestCloseRemovesWhatNewCreated(t *testing.T) {
 		db, err := sql.Open("pgx", cfg.PostgresDSN)
 		require.NoError(t, err)
 		defer db.Close()
+		// The tokens' table and the three sqlstore keeps beside it.
 		tableExists := func() bool {
-			var name sql.NullString
-			require.NoError(t, db.QueryRowContext(ctx, "SELECT to_regclass($1)::text", cfg.Namespace).Scan(&name))
-			return name.Valid
+			for _, suffix := range []string{"", "_revocations", "_cutoffs", "_imports"} {
+				var name sql.NullString
+				require.NoError(t, db.QueryRowContext(ctx, "SELECT to_regclass($1)::text", cfg.Namespace+suffix).Scan(&name))
+				if name.Valid {
+					return true
+				}
+			}
+			return false
 		}
 		srv, err := bench.New(ctx, cfg)
 		require.NoError(t, err)

@@ -23,9 +23,10 @@ func (discardStore) Create(context.Context, *tokenauth.Token) error { return nil
 func (discardStore) Find(context.Context, []byte) (*tokenauth.Token, error) {
 	return nil, tokenauth.ErrNotFound
 }
-func (discardStore) Delete(context.Context, string) error                     { return tokenauth.ErrNotFound }
-func (discardStore) DeleteUser(context.Context, string) (int, error)          { return 0, nil }
-func (discardStore) List(context.Context, string) ([]*tokenauth.Token, error) { return nil, nil }
-func (discardStore) Touch(context.Context, string, time.Time, time.Time) error {
-	return tokenauth.ErrNotFound
+func (discardStore) Delete(context.Context, string) error { return tokenauth.ErrNotFound }
+func (discardStore) DeleteUser(context.Context, string, time.Time, ...string) (int, error) {
+	return 0, nil
 }
+func (discardStore) List(context.Context, string) ([]*tokenauth.Token, error) { return nil, nil }
+func (discardStore) Touch(context.Context, []tokenauth.TokenUse) error        { return nil }
+func (discardStore) Expire(context.Context, string, time.Time) error          { return tokenauth.ErrNotFound }

@@ -39,8 +39,8 @@ end
 
 function done(summary, latency, _)
   local e = summary.errors
-  io.write(string.format("RESULT\t%.1f\t%.0f\t%.0f\t%d\t%d\t%d\n",
+  io.write(string.format("RESULT\t%.1f\t%.0f\t%.0f\t%d\t%d\t%d\t%d\n",
     summary.requests / (summary.duration / 1e6),
     latency:percentile(50), latency:percentile(99),
-    e.status, e.connect + e.read + e.write, e.timeout))
+    e.status, e.connect + e.read + e.write, e.timeout, summary.requests))
 end

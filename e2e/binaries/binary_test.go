@@ -38,6 +38,7 @@ var servers = []server{
 	{"echo", "/api-token-auth/", "/api/protected/", "alice", "password", "Token ", `{"message":"ok","user":"alice"}` + "\n"},
 	{"chi", "/api-token-auth/", "/api/protected/", "alice", "password", "Token ", `{"message":"ok","user":"alice"}`},
 	{"custom", "/custom_login/", "/protected_view/", "admin", "admin", "", `{"message":"Welcome, you are authenticated!"}`},
+	{"drf", "/api/login/", "/api/protected/", "alice", "password", "Token ", `{"message":"You have access to this protected endpoint."}`},
 }
 
 // build compiles ../../examples/name into dir.

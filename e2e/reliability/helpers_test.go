@@ -15,14 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenauth/tokenauth"
+	"github.com/go-tokenauth/tokenauth/internal/faultproxy"
 	"github.com/go-tokenauth/tokenauth/stores/redisstore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore/pglisten"
-	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
@@ -47,8 +48,14 @@ type backend struct {
 	// loader returns a UserLoader that reads the user records through
 	// addr, with a connection of its own: ErrNotFound for a user not
 	// added.
-	loader func(t *testing.T, addr string) tokenauth.UserLoader
+	loader func(t *testing.T, addr string) userLoader
+	// probe opens a fresh connection straight to the server, sends it
+	// a trivial command and closes it.
+	probe func(ctx context.Context) error
 }
+
+// userLoader is tokenauth.Options.UserLoader.
+type userLoader = func(ctx context.Context, userID string) (any, error)
 
 // backends are PostgreSQL and Redis; get skips its test when the server's
 // variable is unset.
@@ -83,7 +90,9 @@ func postgresBackend(t *testing.T) backend {
 	_, err = admin.ExecContext(ctx, `CREATE TABLE "`+users+`" (id text PRIMARY KEY)`)
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_, err := admin.ExecContext(context.Background(), `DROP TABLE IF EXISTS "`+table+`", "`+users+`"`)
+		// Migrate's tables beside the tokens', and the users'.
+		_, err := admin.ExecContext(context.Background(), `DROP TABLE IF EXISTS "`+table+`", "`+table+`_revocations", "`+
+			table+`_cutoffs", "`+table+`_imports", "`+users+`"`)
 		if err == nil {
 			// Migrate's trigger function, which outlives the table.
 			_, err = admin.ExecContext(context.Background(), `DROP FUNCTION IF EXISTS "`+table+`_notify"()`)
@@ -118,7 +127,15 @@ func postgresBackend(t *testing.T) backend {
 			_, err := admin.ExecContext(ctx, `INSERT INTO "`+users+`" (id) VALUES ($1)`, id)
 			require.NoError(t, err)
 		},
-		loader: func(t *testing.T, addr string) tokenauth.UserLoader {
+		probe: func(ctx context.Context) error {
+			c, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				return err
+			}
+			_, err = c.Exec(ctx, "SELECT 1")
+			return errors.Join(err, c.Close(ctx))
+		},
+		loader: func(t *testing.T, addr string) userLoader {
 			db, err := sql.Open("pgx", via(addr))
 			require.NoError(t, err)
 			db.SetMaxIdleConns(16)
@@ -145,7 +162,7 @@ func redisBackend(t *testing.T) backend {
 	require.NoError(t, admin.Ping(context.Background()).Err(), "connecting to %s", envRedis)
 	t.Cleanup(func() {
 		ctx := context.Background()
-		keys, err := admin.Keys(ctx, "{"+prefix+"}*").Result()
+		keys, err := admin.Keys(ctx, prefix+"*").Result()
 		if err == nil && len(keys) > 0 {
 			err = admin.Del(ctx, keys...).Err()
 		}
@@ -162,9 +179,9 @@ func redisBackend(t *testing.T) backend {
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
-	// User records share the store's hash tag, so that the clean-up
-	// finds them.
-	userKey := func(id string) string { return "{" + prefix + "}user:" + id }
+	// User records share the store's prefix, so that the clean-up finds
+	// them.
+	userKey := func(id string) string { return prefix + "user:" + id }
 	return backend{
 		name: "redis", target: addr,
 		open: func(t *testing.T, addr string) tokenauth.Store {
@@ -175,7 +192,11 @@ func redisBackend(t *testing.T) backend {
 		addUser: func(t *testing.T, id string) {
 			require.NoError(t, admin.Set(context.Background(), userKey(id), "active", 0).Err())
 		},
-		loader: func(t *testing.T, addr string) tokenauth.UserLoader {
+		probe: func(ctx context.Context) error {
+			c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1})
+			return errors.Join(c.Ping(ctx).Err(), c.Close())
+		},
+		loader: func(t *testing.T, addr string) userLoader {
 			c := client(t, addr)
 			return func(ctx context.Context, id string) (any, error) {
 				v, err := c.Get(ctx, userKey(id)).Result()
@@ -190,8 +211,8 @@ func redisBackend(t *testing.T) backend {
 
 // proxied starts a proxy in front of b's server, closed at the end of the
 // test.
-func proxied(t *testing.T, b backend) *tokenauthtest.Proxy {
-	p, err := tokenauthtest.NewProxy(b.target)
+func proxied(t *testing.T, b backend) *faultproxy.Proxy {
+	p, err := faultproxy.New(b.target)
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Close() })
 	return p

@@ -60,9 +60,9 @@ func (s *spyStore) Delete(ctx context.Context, id string) error {
 	return s.Store.Delete(ctx, id)
 }
 
-func (s *spyStore) DeleteUser(ctx context.Context, userID string) (int, error) {
+func (s *spyStore) DeleteUser(ctx context.Context, userID string, before time.Time, keep ...string) (int, error) {
 	s.record("DeleteUser")
-	return s.Store.DeleteUser(ctx, userID)
+	return s.Store.DeleteUser(ctx, userID, before, keep...)
 }
 
 func (s *spyStore) List(ctx context.Context, userID string) ([]*tokenauth.Token, error) {
@@ -70,9 +70,14 @@ func (s *spyStore) List(ctx context.Context, userID string) ([]*tokenauth.Token,
 	return s.Store.List(ctx, userID)
 }
 
-func (s *spyStore) Touch(ctx context.Context, id string, lastUsed, expiresAt time.Time) error {
+func (s *spyStore) Touch(ctx context.Context, uses []tokenauth.TokenUse) error {
 	s.record("Touch")
-	return s.Store.Touch(ctx, id, lastUsed, expiresAt)
+	return s.Store.Touch(ctx, uses)
+}
+
+func (s *spyStore) Expire(ctx context.Context, id string, at time.Time) error {
+	s.record("Expire")
+	return s.Store.Expire(ctx, id, at)
 }
 
 // TestUnknownTokenLookupByDigest shows that authenticating a well-formed
@@ -89,7 +94,8 @@ func (s *spyStore) Touch(ctx context.Context, id string, lastUsed, expiresAt tim
 // one, byte by byte, as it could steer a plaintext comparison. The one
 // constant-time comparison in Verify runs only after a record was found.
 // Malformed keys (wrong length, alphabet or checksum) are refused before
-// any store call, from the key alone.
+// any store call, from the key alone; with HMAC so are keys whose
+// checksum was made without the server key.
 func TestUnknownTokenLookupByDigest(t *testing.T) {
 	hmacKey := bytes.Repeat([]byte{0x5a}, 32)
 	keyed, err := tokenauth.NewHMAC(hmacKey)
@@ -114,9 +120,12 @@ func TestUnknownTokenLookupByDigest(t *testing.T) {
 			require.NoError(t, err)
 			_, _, err = auth.Issue(ctx, "alice", tokenauth.IssueOptions{})
 			require.NoError(t, err, "the store holds a token, so lookups have something to compare with")
-			elsewhere, err := tokenauth.New(memstore.New(), tokenauth.Options{})
+			// Well-formed, and unknown here: issued with the same Hasher
+			// (and so, with HMAC, the same keyed checksum) over another
+			// store.
+			elsewhere, err := tokenauth.New(memstore.New(), tokenauth.Options{Hasher: tt.hasher})
 			require.NoError(t, err)
-			unknown, _, err := elsewhere.Issue(ctx, "alice", tokenauth.IssueOptions{}) // well-formed, unknown here
+			unknown, _, err := elsewhere.Issue(ctx, "alice", tokenauth.IssueOptions{})
 			require.NoError(t, err)
 			spy.take()
 
@@ -129,8 +138,18 @@ func TestUnknownTokenLookupByDigest(t *testing.T) {
 				assert.False(t, bytes.Contains(digests[0], []byte(key)), "the plaintext never reaches the store")
 			}
 
-			// Malformed keys are refused before any store call.
-			for _, key := range []string{"", "tka_", unknown[:len(unknown)-1] + "!", unknown + "0", typo(unknown)} {
+			// Malformed keys are refused before any store call; with
+			// HMAC, so is a key whose checksum was made without the
+			// server key, as anyone can make one.
+			malformed := []string{"", "tka_", unknown[:len(unknown)-1] + "!", unknown + "0", typo(unknown)}
+			if tt.hasher != nil {
+				unkeyed, err := tokenauth.New(memstore.New(), tokenauth.Options{})
+				require.NoError(t, err)
+				forged, _, err := unkeyed.Issue(ctx, "alice", tokenauth.IssueOptions{})
+				require.NoError(t, err)
+				malformed = append(malformed, forged)
+			}
+			for _, key := range malformed {
 				_, err := auth.Verify(ctx, key)
 				assert.ErrorIs(t, err, tokenauth.ErrInvalidToken, "%q", key)
 				methods, _ := spy.take()

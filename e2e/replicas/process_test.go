@@ -46,6 +46,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// long skips t unless TOKENAUTH_LONG is set and -short is not, and
+// returns the binaries.
+func long(t *testing.T) binaries {
+	t.Helper()
+	if os.Getenv("TOKENAUTH_LONG") == "" {
+		t.Skip("builds and runs server processes for about a minute; set TOKENAUTH_LONG=1 to run it (bash .ci/run does)")
+	}
+	if testing.Short() {
+		t.Skip("builds and runs the replicas")
+	}
+	return build(t)
+}
+
 // build compiles the replica and the CLI, without the race detector: it
 // would slow the processes whose speed is measured.
 func build(t *testing.T) binaries {

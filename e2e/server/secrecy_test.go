@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-tokenauth/tokenauth/tokenauthtest"
+	"github.com/go-tokenauth/tokenauth/internal/faultproxy"
 )
 
 // exchanged is one request of a flow and its answer, as the client saw it.
@@ -261,7 +261,7 @@ func TestSecrecyOutage(t *testing.T) {
 	if u.Port() == "" {
 		target += ":5432"
 	}
-	proxy, err := tokenauthtest.NewProxy(target)
+	proxy, err := faultproxy.New(target)
 	require.NoError(t, err)
 	t.Cleanup(func() { proxy.Close() })
 	// A database password that must never be shown; trust authentication,

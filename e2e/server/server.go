@@ -83,16 +83,16 @@ var dummyHash = sync.OnceValue(func() []byte {
 	return h
 })
 
-func checkCredentials(_ context.Context, username, password string) (string, error) {
+func checkCredentials(_ context.Context, username, password string) (login.Grant, error) {
 	u, ok := users()[username]
 	if !ok {
 		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
-		return "", login.ErrBadCredentials
+		return login.Grant{}, login.ErrBadCredentials
 	}
 	if bcrypt.CompareHashAndPassword(u.hash, []byte(password)) != nil || !u.active {
-		return "", login.ErrBadCredentials
+		return login.Grant{}, login.ErrBadCredentials
 	}
-	return u.id, nil
+	return login.Grant{UserID: u.id}, nil
 }
 
 func loadUser(_ context.Context, id string) (any, error) {
@@ -162,7 +162,7 @@ func start(t *testing.T, cfg config) *service {
 	api.Handle("/api/logoutall/", auth.LogoutAllHandler())
 	mux := http.NewServeMux()
 	mux.Handle("/api-token-auth/", lh)
-	mux.Handle("GET /api/public/", auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /api/public/", auth.Optional()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"message": "public"})
 	})))
 	mux.Handle("/api/", auth.Require()(api))

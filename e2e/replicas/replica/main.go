@@ -4,11 +4,14 @@
 // and runs two of them over one database:
 //
 //	replica -store redis -dsn 127.0.0.1:6379 -prefix app: -cache-ttl 1h
+//	replica -store redis -dsn 127.0.0.1:7001,127.0.0.1:7002 -prefix app:   # a Redis Cluster
 //	replica -store postgres -dsn postgres://... -table tokens -cache-ttl 1h
 //
 // It prints "listening on http://HOST:PORT" once it serves and, over a
-// store that announces revocations (tokenauth.Watcher), once its cache has
-// subscribed. SIGINT or SIGTERM stops it.
+// store that announces revocations (cachestore.Watcher), once its cache
+// has subscribed. SIGINT or SIGTERM stops it. On PostgreSQL it listens
+// for revocations through pglisten, connecting with -listen-dsn (default
+// -dsn), so that a test can put a fault proxy on that connection alone.
 //
 // "replica revoke [flags] ID" deletes one token through the store alone,
 // from a process of its own: an admin tool, for stores the tokenauth CLI
@@ -16,6 +19,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -26,6 +30,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,29 +49,40 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// watchWait bounds the wait for the cache's first subscription.
-const watchWait = 15 * time.Second
+const (
+	// watchWait bounds the wait for the cache's first subscription.
+	watchWait = 15 * time.Second
+	// maxConns bounds the connections to a SQL database.
+	maxConns = 8
+)
 
 // storeFlags choose the shared store.
 type storeFlags struct {
-	kind, dsn, table, prefix string
-	poll                     time.Duration
+	kind, dsn, listenDSN, table, prefix string
+	poll                                time.Duration
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.kind, "store", "", "the shared store: postgres, mysql, sqlite or redis")
-	fs.StringVar(&s.dsn, "dsn", "", "the store's `DSN` as sqlstore.Open takes it, or Redis's host:port")
+	fs.StringVar(&s.dsn, "dsn", "", "the store's `DSN` as sqlstore.Open takes it, or Redis's host:port (several, comma-separated: a cluster)")
+	fs.StringVar(&s.listenDSN, "listen-dsn", "", "the `DSN` pglisten connects with (PostgreSQL); default -dsn")
 	fs.StringVar(&s.table, "table", sqlstore.DefaultTable, "the tokens `table` (SQL stores)")
 	fs.StringVar(&s.prefix, "prefix", "tokenauth:", "the key `prefix` (Redis)")
-	fs.DurationVar(&s.poll, "poll", 0, "how often the revocation log is read (MySQL, SQLite); 0: sqlstore's default")
+	fs.DurationVar(&s.poll, "poll", 0, "how often the revocation log is read where it is polled (MySQL, SQLite, PostgreSQL without LISTEN); 0: sqlstore's default")
 }
 
 // open connects to the store; close releases its connections.
 func (s *storeFlags) open(ctx context.Context) (store tokenauth.Store, close func() error, err error) {
 	switch s.kind {
 	case "redis":
-		// ContextTimeoutEnabled: Redis calls honour StoreTimeout.
-		client := redis.NewClient(&redis.Options{Addr: s.dsn, ContextTimeoutEnabled: true})
+		// ContextTimeoutEnabled: Redis calls honour StoreTimeout
+		// (redisstore.New refuses a client without it). Several
+		// addresses make a cluster client.
+		client := redis.NewUniversalClient(&redis.UniversalOptions{
+			Addrs:                 strings.Split(s.dsn, ","),
+			ContextTimeoutEnabled: true,
+			IsClusterMode:         strings.Contains(s.dsn, ","),
+		})
 		rs, err := redisstore.New(client, redisstore.Options{Prefix: s.prefix})
 		if err != nil {
 			client.Close()
@@ -77,7 +93,7 @@ func (s *storeFlags) open(ctx context.Context) (store tokenauth.Store, close fun
 		opts := sqlstore.Options{Table: s.table, PollInterval: s.poll}
 		if s.kind == "postgres" {
 			// PostgreSQL notifies revocations; pglisten hears them.
-			if opts.Listener, err = pglisten.New(s.dsn); err != nil {
+			if opts.Listener, err = pglisten.New(cmp.Or(s.listenDSN, s.dsn)); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -85,6 +101,10 @@ func (s *storeFlags) open(ctx context.Context) (store tokenauth.Store, close fun
 		if err != nil {
 			return nil, nil, err
 		}
+		// A bounded pool, as a service sizes one: the test databases are
+		// shared, and PostgreSQL refuses clients past max_connections.
+		db.SetMaxOpenConns(maxConns)
+		db.SetMaxIdleConns(maxConns)
 		if err := ss.Migrate(ctx); err != nil {
 			db.Close()
 			return nil, nil, err
@@ -107,18 +127,26 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "`address` to listen on")
 	cacheTTL := flag.Duration("cache-ttl", time.Hour, "the cache's TTL; 0 turns the cache off")
 	touch := flag.Duration("touch-interval", 0, "tokenauth.Options.TouchInterval; negative: uses are not recorded")
+	checkDelay := flag.Duration("check-delay", 0, "how long each password check takes")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, sf, *addr, *cacheTTL, *touch, os.Stdout); err != nil {
+	if err := run(ctx, sf, *addr, *cacheTTL, *touch, *checkDelay, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "replica:", err)
 		os.Exit(1)
 	}
 }
 
+// debugStats is what /debug/cache answers: the cache's counters, and how
+// the store hears of revocations (sqlstore.Store.WatchMode; "" on Redis).
+type debugStats struct {
+	cachestore.Stats
+	WatchMode string `json:",omitempty"`
+}
+
 // run serves until ctx ends.
-func run(ctx context.Context, sf storeFlags, addr string, cacheTTL, touch time.Duration, out io.Writer) (err error) {
+func run(ctx context.Context, sf storeFlags, addr string, cacheTTL, touch, checkDelay time.Duration, out io.Writer) (err error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	store, closeStore, err := sf.open(ctx)
 	if err != nil {
@@ -126,9 +154,13 @@ func run(ctx context.Context, sf storeFlags, addr string, cacheTTL, touch time.D
 	}
 	defer func() { err = errors.Join(err, closeStore()) }()
 
+	watchMode := func() string { return "" }
+	if m, ok := store.(interface{ WatchMode() string }); ok {
+		watchMode = m.WatchMode
+	}
 	var stats func() any
 	subscribed := make(chan struct{})
-	if _, ok := store.(tokenauth.Watcher); !ok || cacheTTL <= 0 {
+	if _, ok := store.(cachestore.Watcher); !ok || cacheTTL <= 0 {
 		close(subscribed) // nothing to wait for
 	}
 	if cacheTTL > 0 {
@@ -148,7 +180,7 @@ func run(ctx context.Context, sf storeFlags, addr string, cacheTTL, touch time.D
 			return err
 		}
 		defer func() { err = errors.Join(err, cache.Close()) }()
-		stats = func() any { return cache.Stats() }
+		stats = func() any { return debugStats{Stats: cache.Stats(), WatchMode: watchMode()} }
 		store = cache
 	}
 
@@ -158,7 +190,9 @@ func run(ctx context.Context, sf storeFlags, addr string, cacheTTL, touch time.D
 	}
 	// Uses not yet written are written before the store closes.
 	defer func() { err = errors.Join(err, auth.Close()) }()
-	lh, err := login.New(auth, service.Checker, login.Options{Limiter: login.NoLimit, Logger: logger})
+	// Every login token is kept (MaxTokensPerUser -1): only the
+	// revocations a test makes remove one.
+	lh, err := login.New(auth, service.Checker(checkDelay), login.Options{Limiter: login.NoLimit, MaxTokensPerUser: -1, Logger: logger})
 	if err != nil {
 		return err
 	}
