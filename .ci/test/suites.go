@@ -21,6 +21,8 @@ var backends = []backend{
 	{name: "PostgreSQL", env: "TOKENAUTH_TEST_POSTGRES_DSN"},
 	{name: "MySQL/MariaDB", env: "TOKENAUTH_TEST_MYSQL_DSN"},
 	{name: "Redis", env: "TOKENAUTH_TEST_REDIS_ADDR"},
+	{name: "Redis Cluster", env: "TOKENAUTH_TEST_REDIS_CLUSTER_ADDRS"},
+	{name: "PgBouncer", env: "TOKENAUTH_TEST_PGBOUNCER_DSN"},
 }
 
 // listed is the part of go list -json this command reads.

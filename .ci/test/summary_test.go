@@ -88,6 +88,8 @@ live-database suites:
   MySQL/MariaDB  skipped: ` + mysqlEnv + ` is not set
                  1 test skipped in db; e.g. db: mysql tests skipped: set ` + mysqlEnv + ` to a DSN
   Redis          skipped: ` + redisEnv + ` is not set
+  Redis Cluster  not run: TOKENAUTH_TEST_REDIS_CLUSTER_ADDRS is not set
+  PgBouncer      not run: TOKENAUTH_TEST_PGBOUNCER_DSN is not set
 other skipped tests (1):
   . TestA: store does not implement X
 FAIL: 1 of 3 packages failed in 1m1s: app
