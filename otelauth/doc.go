@@ -1,0 +1,2 @@
+// Package otelauth turns tokenauth's hooks into OpenTelemetry metrics and spans.
+package otelauth
