@@ -116,10 +116,9 @@ func New(store Store, opts Options) (*Authenticator, error) {
 	return a, nil
 }
 
-// Verify checks a key that came some other way than an HTTP request (gRPC
-// metadata, a WebSocket message). Errors are Check's; with no client
-// address, a token with address lists gets ErrAddressNotAllowed (Check a
-// request with RemoteAddr set instead).
+// Verify checks a key that came other than by HTTP (gRPC metadata, a
+// WebSocket message), with Check's errors; having no client address, it
+// refuses tokens with address lists (ErrAddressNotAllowed).
 func (a *Authenticator) Verify(ctx context.Context, key string) (Principal, error) {
 	var start time.Time
 	if a.opts.OnCheck != nil {

@@ -12,23 +12,16 @@ import (
 
 // Policy is what a route requires of a request.
 type Policy struct {
-	// Optional lets a request without credentials through, anonymous;
-	// bad credentials still fail, as in Django REST Framework.
-	Optional bool
-	// Scopes must all be carried by the request's token, or it gets 403.
-	Scopes []string
+	Optional bool     // let requests without credentials in; bad ones still fail
+	Scopes   []string // all carried by the request's token, or 403
 }
 
-// Check is the one decision behind the middleware, the logout handlers and
-// every adapter. It reuses a Principal an outer middleware put in r's
-// context, or checks r's credentials (header, then cookie and query if
-// configured) and the token's constraints, and returns a context carrying
-// the Principal (r.Context() itself if it already did, or for an
-// anonymous request p allows). On failure the context is nil and the
-// error, for Error to render, is ErrNoCredentials, ErrMalformedHeader,
-// ErrInvalidToken (ErrExpired), ErrUserInactive, ErrInsufficientScope,
-// ErrAddressNotAllowed, ErrRateLimited or ErrUnavailable. r is not
-// modified.
+// Check returns a context carrying r's Principal (r.Context() if it already
+// did, or for an anonymous request p allows), without modifying r. On
+// failure the context is nil and the error is ErrNoCredentials,
+// ErrMalformedHeader, ErrInvalidToken (ErrExpired), ErrUserInactive,
+// ErrInsufficientScope, ErrAddressNotAllowed, ErrRateLimited or
+// ErrUnavailable.
 func (a *Authenticator) Check(r *http.Request, p Policy) (context.Context, error) {
 	if a.opts.OnCheck == nil {
 		ctx, _, err := a.check(r, p)

@@ -7,13 +7,10 @@ import (
 	"github.com/go-tokenauth/tokenauth/internal/deadline"
 )
 
-// Principal is who a request authenticated as: the token and, when the
-// Authenticator has a UserLoader, the user it loaded.
+// Principal is who a request authenticated as.
 type Principal struct {
-	// Token is the authenticated token record (read-only).
-	Token *Token
-	// User is what Options.UserLoader returned; nil without a loader.
-	User any
+	Token *Token // the authenticated token record (read-only)
+	User  any    // what Options.UserLoader returned; nil without a loader
 }
 
 type principalKey struct{}
@@ -37,9 +34,8 @@ func (c *principalCtx) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// NewContext returns a copy of ctx that carries p, as the middleware does.
-// Tests of handlers call it (see tokenauthtest.WithUser), and so does code
-// that authenticates with Verify outside HTTP.
+// NewContext returns a copy of ctx that carries p, as the middleware does:
+// for tests (see tokenauthtest.WithUser) and for Verify outside HTTP.
 func NewContext(ctx context.Context, p Principal) context.Context {
 	return &principalCtx{Context: ctx, p: p}
 }
@@ -54,9 +50,8 @@ func FromContext(ctx context.Context) (*Token, bool) {
 	return nil, false
 }
 
-// UserFromContext returns the user that Options.UserLoader loaded for the
-// request, asserted to type U. It returns the zero U and false for an
-// anonymous request, without a loader, or when the user is not a U.
+// UserFromContext returns the user Options.UserLoader loaded for the
+// request as a U, or the zero U and false (anonymous, no loader, not a U).
 //
 //	user, ok := tokenauth.UserFromContext[*myapp.User](r.Context())
 func UserFromContext[U any](ctx context.Context) (U, bool) {

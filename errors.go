@@ -14,33 +14,27 @@ import (
 var (
 	// ErrNoCredentials: no credentials for this authenticator.
 	ErrNoCredentials = authheader.ErrNoCredentials
-	// ErrMalformedHeader: credentials that cannot be read (a keyword
-	// alone, a key with spaces or invalid characters, a repeated cookie).
+	// ErrMalformedHeader: unreadable credentials (e.g. a keyword alone).
 	ErrMalformedHeader = authheader.ErrMalformed
 	// ErrInvalidToken: a malformed, unknown or revoked key.
 	ErrInvalidToken = errors.New("tokenauth: invalid token")
 	// ErrExpired: an expired token. It wraps ErrInvalidToken.
 	ErrExpired = &wrapErr{msg: "tokenauth: token expired", base: ErrInvalidToken}
-	// ErrUserInactive: Options.UserLoader refused the user (it returns
-	// this or ErrNotFound to do so).
+	// ErrUserInactive: Options.UserLoader refused the user.
 	ErrUserInactive = errors.New("tokenauth: user inactive or deleted")
 	// ErrInsufficientScope: the token lacks a scope the route requires.
 	ErrInsufficientScope = errors.New("tokenauth: insufficient scope")
-	// ErrAddressNotAllowed: the token's address lists refuse the client
-	// (403).
+	// ErrAddressNotAllowed: the token's address lists refuse the client (403).
 	ErrAddressNotAllowed = errors.New("tokenauth: token not allowed from this address")
-	// ErrRateLimited: the token has used its RateLimit for this window
-	// (429 with Retry-After).
+	// ErrRateLimited: the token has used its RateLimit for this window (429).
 	ErrRateLimited = errors.New("tokenauth: token rate limited")
-	// ErrUnavailable: the Store, UserLoader or RateCounter failed; the
-	// cause is wrapped for logs and never shown to clients.
+	// ErrUnavailable: the Store, UserLoader or RateCounter failed (503).
 	ErrUnavailable = errors.New("tokenauth: token store unavailable")
 	// ErrNotFound: a Store does not hold the token.
 	ErrNotFound = errors.New("tokenauth: token not found")
 	// ErrExists: Store.Create found the ID or digest already stored.
 	ErrExists = errors.New("tokenauth: token already exists")
-	// ErrRevoked: Store.Create (and Issue) refuses a token created
-	// before its user's tokens were revoked. It wraps ErrInvalidToken.
+	// ErrRevoked: made before its user's tokens were revoked; wraps ErrInvalidToken.
 	ErrRevoked = &wrapErr{msg: "tokenauth: the user's tokens were revoked after this one was authorised", base: ErrInvalidToken}
 	// ErrInvalidOptions: a constructor was given an invalid configuration.
 	ErrInvalidOptions = errors.New("tokenauth: invalid options")
@@ -147,8 +141,7 @@ const (
 )
 
 // Classify maps an error of Check to the status and client-safe detail
-// the default ErrorHandler sends. Unknown errors are outages (503), so
-// that no client drops a good token over them.
+// the default ErrorHandler sends; unknown errors are outages (503).
 func Classify(err error) (status int, detail string) {
 	switch {
 	case errors.Is(err, ErrNoCredentials):

@@ -8,19 +8,14 @@ import (
 	"sync"
 )
 
-// Hasher turns a token's plaintext into the digest that stores keep and look
-// tokens up by. Digest must be deterministic, safe for concurrent use, and
-// must not retain key.
-//
-// Tokens carry 256 random bits, so a fast cryptographic hash is the right
-// tool: a slow password hash (bcrypt, argon2) would add latency to every
-// request and no security.
+// Hasher turns a token's plaintext into the digest stores keep and find it
+// by. Digest must be deterministic, safe for concurrent use, and not retain
+// key. With 256 random bits, a slow password hash would only add latency.
 type Hasher interface {
 	Digest(key string) []byte
 }
 
-// SHA256 is the default Hasher: the SHA-256 of the token. A leaked table of
-// digests does not reveal usable tokens.
+// SHA256 is the default Hasher: the SHA-256 of the token.
 var SHA256 Hasher = sha256Hasher{}
 
 type sha256Hasher struct{}
@@ -52,13 +47,10 @@ type digestAppender interface {
 // minHMACKeyLen is the shortest server key NewHMAC accepts: 256 bits.
 const minHMACKeyLen = 32
 
-// NewHMAC returns a Hasher that computes HMAC-SHA256 with a server-side key
-// of at least 32 bytes. A copy of the token table is then useless without
-// the key as well, which is kept out of the database (an environment
-// variable or a secret manager). Tokens issued with it also carry a keyed
-// checksum, so that keys forged without the server key are refused before
-// any store is asked: a flood of well-formed junk keys costs the database
-// nothing. Changing the key invalidates every issued token.
+// NewHMAC returns an HMAC-SHA256 Hasher under a server key of at least 32
+// bytes, kept out of the database, so a copy of the token table is useless
+// alone. Its tokens carry a keyed checksum: forged keys are refused before
+// any store is asked. Changing the key invalidates every issued token.
 func NewHMAC(key []byte) (Hasher, error) {
 	if len(key) < minHMACKeyLen {
 		return nil, fmt.Errorf("%w: HMAC key is %d bytes, need at least %d", ErrInvalidOptions, len(key), minHMACKeyLen)

@@ -19,16 +19,13 @@ import (
 type IssueOptions struct {
 	Name   string
 	Scopes []string
-	// TTL is the lifetime, an absolute deadline; zero means DefaultTTL.
-	TTL time.Duration
-	// CreatedAt is when the holder proved who they are (zero: now). A
-	// login passes when its password check began, so that a password
-	// change meanwhile voids the token (ErrRevoked).
+	TTL    time.Duration // an absolute lifetime; zero means DefaultTTL
+	// CreatedAt is when the holder proved who they are (zero: now), as a
+	// login's password check: a later password change voids it (ErrRevoked).
 	CreatedAt time.Time
-	// These become the Token's fields of the same names. Issue refuses
-	// an invalid prefix, a negative RateLimit, a RateLimit without a
-	// positive RateWindow and a NotBefore past the expiry, and cuts
-	// UserAgent to 256 bytes of printable UTF-8.
+	// These become the Token's fields. Issue refuses an invalid prefix, a
+	// negative RateLimit or one without a positive RateWindow, a NotBefore
+	// past the expiry; it cuts UserAgent to 256 bytes of printable UTF-8.
 	Personal               bool
 	NotBefore              time.Time
 	AllowedIPs, DeniedIPs  []netip.Prefix
@@ -57,10 +54,9 @@ func (a *Authenticator) Issue(ctx context.Context, userID string, o IssueOptions
 	return key, t, nil
 }
 
-// Import stores a record for a key issued elsewhere (a DRF or UUID key,
-// see Options), so that clients keep it; expiry counts from now. It
-// returns ErrInvalidToken for a key this Authenticator refuses, ErrExists
-// for one already stored, and ErrRevoked as Issue does.
+// Import stores a key issued elsewhere (DRF's or a UUID, see Options), so
+// that clients keep it; expiry counts from now. It returns ErrInvalidToken
+// for a key this Authenticator refuses, ErrExists, or ErrRevoked.
 func (a *Authenticator) Import(ctx context.Context, key, userID string, o IssueOptions) (*Token, error) {
 	if !a.wellFormed(key) {
 		return nil, ErrInvalidToken

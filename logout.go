@@ -7,13 +7,8 @@ import (
 )
 
 // LogoutHandler returns the logout endpoint: a POST revokes the token that
-// authenticated it and gets 204 No Content. It authenticates the request
-// itself, or reuses the Principal of an outer Require:
-//
-//	mux.Handle("/auth/logout/", auth.LogoutHandler())
-//
-// A token already revoked (by a concurrent logout) still gets 204; a store
-// outage gets 503.
+// authenticated it and gets 204 No Content, even if a concurrent logout
+// revoked it first; a store outage gets 503.
 func (a *Authenticator) LogoutHandler() http.Handler {
 	return a.logoutHandler(func(ctx context.Context, t *Token) error {
 		if err := a.Revoke(ctx, t.ID); err != nil && !errors.Is(err, ErrNotFound) {
@@ -24,8 +19,7 @@ func (a *Authenticator) LogoutHandler() http.Handler {
 }
 
 // LogoutAllHandler returns the "log out everywhere" endpoint: a POST
-// revokes every token of the user whose token authenticated it, that token
-// included, and gets 204 No Content.
+// revokes all the user's tokens (RevokeAll) and gets 204 No Content.
 func (a *Authenticator) LogoutAllHandler() http.Handler {
 	return a.logoutHandler(func(ctx context.Context, t *Token) error {
 		_, err := a.RevokeAll(ctx, t.UserID)
@@ -34,8 +28,7 @@ func (a *Authenticator) LogoutAllHandler() http.Handler {
 }
 
 // LogoutOthersHandler returns the "log out other sessions" endpoint: a POST
-// revokes every token of the user except the one that authenticated it,
-// and gets 204 No Content.
+// revokes the user's other tokens (RevokeOthers) and gets 204 No Content.
 func (a *Authenticator) LogoutOthersHandler() http.Handler {
 	return a.logoutHandler(func(ctx context.Context, t *Token) error {
 		_, err := a.RevokeOthers(ctx, t)

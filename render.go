@@ -12,9 +12,8 @@ import (
 // write err's text: a wrapped store error may carry internals.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
-// Error renders err, as returned by Check, with the ErrorHandler, after
-// setting Retry-After for outages and rate limits. Adapters call it, so
-// that every framework answers alike.
+// Error renders err, from Check, with the ErrorHandler, setting Retry-After
+// for outages and rate limits; adapters call it, so all answer alike.
 func (a *Authenticator) Error(w http.ResponseWriter, r *http.Request, err error) {
 	h := w.Header()
 	switch {
@@ -40,10 +39,10 @@ func DRFErrorHandler(keyword string) ErrorHandler {
 	}
 }
 
-// BearerErrorHandler renders failures as RFC 6750 says, for Keywords
-// []string{"Bearer"}: a challenge with realm and error code, 400
-// invalid_request, 401 invalid_token, 403 insufficient_scope (with the
-// scopes), and {"error": ..., "error_description": ...}.
+// BearerErrorHandler renders failures per RFC 6750, for Keywords
+// []string{"Bearer"}: a challenge with realm and error code (400
+// invalid_request, 401 invalid_token, 403 insufficient_scope and scopes),
+// and {"error": ..., "error_description": ...}.
 func BearerErrorHandler(realm string) ErrorHandler {
 	base := `Bearer realm="` + quoteEscape(realm) + `"`
 	return func(w http.ResponseWriter, r *http.Request, err error) {

@@ -22,10 +22,9 @@ func (a *Authenticator) Revoke(ctx context.Context, id string) error {
 	return nil
 }
 
-// RevokeKey deletes the token whose plaintext is key, whatever its state,
-// and returns its record: for a leaked key found by a secret scanner. It
-// returns ErrNotFound or ErrInvalidToken (a key this Authenticator
-// refuses).
+// RevokeKey deletes the token whose plaintext is key, whatever its state
+// (a leaked key), and returns its record, or ErrNotFound, or
+// ErrInvalidToken for a key this Authenticator refuses.
 func (a *Authenticator) RevokeKey(ctx context.Context, key string) (*Token, error) {
 	if !a.wellFormed(key) {
 		return nil, ErrInvalidToken
@@ -46,10 +45,9 @@ func (a *Authenticator) RevokeKey(ctx context.Context, key string) (*Token, erro
 }
 
 // RevokeAll deletes every token of userID, personal ones too, and returns
-// how many: for a closed account or "log out everywhere". It is final: no
-// token authorised before it survives, even one a login in flight, a
-// Rotate or an Issue stores afterwards (IssueOptions.CreatedAt). Replicas'
-// clocks are compared: keep them synchronised.
+// how many. It is final: no token authorised before it survives, even one
+// a login in flight, Rotate or Issue stores later (IssueOptions.CreatedAt);
+// it compares replicas' clocks, so keep them synchronised.
 func (a *Authenticator) RevokeAll(ctx context.Context, userID string) (int, error) {
 	return a.deleteUser(ctx, userID)
 }
@@ -63,10 +61,9 @@ func (a *Authenticator) RevokeOthers(ctx context.Context, keep *Token) (int, err
 	return a.deleteUser(ctx, keep.UserID, keep.ID)
 }
 
-// RevokeSessions deletes userID's sessions (tokens not Personal) but
-// keep, if not nil, as finally as RevokeAll, and returns how many: for a
-// password change, which spares the caller's session and the user's
-// scripts. A personal token issued while it runs may be deleted too.
+// RevokeSessions deletes userID's sessions (tokens not Personal) but keep,
+// if not nil, as finally as RevokeAll, and returns how many: for a password
+// change. A personal token issued meanwhile may be deleted too.
 func (a *Authenticator) RevokeSessions(ctx context.Context, userID string, keep *Token) (int, error) {
 	var ids []string
 	if keep != nil {
@@ -108,14 +105,12 @@ func (a *Authenticator) List(ctx context.Context, userID string) ([]*Token, erro
 	return tokens, nil
 }
 
-// Rotate replaces old with a new token of the same user, kind, name,
-// scopes, constraints and deadline, so rotating never lengthens a life
-// (an idle-expiring token gets now+IdleTimeout). With a positive grace old
-// works until grace has passed, else it is revoked at once. The new token
-// is stored first and removed again if old was revoked meanwhile, so a
-// failure never leaves neither, nor a race with RevokeAll both. It
-// returns ErrInvalidToken for a revoked old, ErrExpired for an expired
-// one.
+// Rotate replaces old with a new token of the same user, kind, name, scopes,
+// constraints and deadline (an idle-expiring one gets now+IdleTimeout). With
+// a positive grace old works until grace has passed, else it is revoked at
+// once. On failure old is left as it was; racing RevokeAll, neither stays
+// usable. It returns ErrInvalidToken for a revoked old, ErrExpired for an
+// expired one.
 func (a *Authenticator) Rotate(ctx context.Context, old *Token, grace time.Duration) (string, *Token, error) {
 	if old == nil {
 		return "", nil, ErrInvalidToken

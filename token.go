@@ -6,54 +6,34 @@ import (
 	"time"
 )
 
-// Token is the stored record of an issued token. It never holds the
-// plaintext: only its Digest, computed by the Authenticator's Hasher.
-//
-// Tokens returned by a Store, by an Authenticator or found in a request
-// context may be shared with other goroutines (a cache hands the same record
-// to every request). Treat them as read-only; use Clone for a private copy.
+// Token is the stored record of an issued token: its Digest, never the
+// plaintext. Records from a Store, an Authenticator or a request context
+// may be shared: treat them as read-only, and Clone one to change it.
 type Token struct {
-	// ID is the public identifier, safe to show, log and use to revoke the
-	// token. It is not a secret and cannot be used to authenticate.
-	ID string
-	// UserID is the host application's identifier of the token's owner.
-	UserID string
-	// Name says what the token is for: a device, a script, "login".
-	Name string
-	// Scopes are the permissions the token carries; see HasScope.
-	Scopes []string
-	// CreatedAt is when the token was issued.
-	CreatedAt time.Time
-	// ExpiresAt is when the token stops working; the zero time means never.
-	// With Options.IdleTimeout each recorded use moves it forward, never
-	// past MaxExpiresAt.
-	ExpiresAt time.Time
-	// MaxExpiresAt is the absolute deadline that no use can stretch
-	// ExpiresAt past (the token's TTL at issue); the zero time means none.
+	ID        string    // public: safe to show, log and revoke by; not a credential
+	UserID    string    // the host application's identifier of the owner
+	Name      string    // what it is for: a device, a script, "login"
+	Scopes    []string  // the permissions it carries; see HasScopes
+	CreatedAt time.Time // when issued, or IssueOptions.CreatedAt
+	// ExpiresAt is when the token stops working (zero: never); with
+	// Options.IdleTimeout each recorded use moves it forward, never past
+	// MaxExpiresAt, the absolute deadline (the TTL at issue; zero: none).
+	ExpiresAt    time.Time
 	MaxExpiresAt time.Time
-	// LastUsedAt is when the token was last seen, recorded at most once per
-	// Options.TouchInterval; zero until first use.
-	LastUsedAt time.Time
-	// Digest is the Hasher's digest of the plaintext; stores look tokens up
-	// by it.
-	Digest []byte
+	LastUsedAt   time.Time // recorded at most once per TouchInterval; zero if never
+	Digest       []byte    // the Hasher's digest of the plaintext; stores find it by it
 
-	// Personal marks a personal access token, made on purpose for a
-	// script or CI; a login's tokens are sessions.
-	Personal bool
-	// NotBefore is when the token starts working; zero means at once.
-	NotBefore time.Time
-	// AllowedIPs, when not empty, are the only client address ranges the
-	// token works from; DeniedIPs are ranges it never works from. An
-	// IPv4-mapped IPv6 address matches IPv4 ranges.
+	Personal  bool      // a personal access token (a script, CI), not a login's session
+	NotBefore time.Time // when it starts working; zero means at once
+	// AllowedIPs, if any, are the only client ranges the token works from,
+	// DeniedIPs ones it never does; IPv4-mapped addresses match IPv4 ranges.
 	AllowedIPs, DeniedIPs []netip.Prefix
 	// RateLimit, when positive, is how many requests the token may make
 	// in each RateWindow; past it, the client gets 429.
 	RateLimit  int
 	RateWindow time.Duration
-	// CreatedFrom is the client address the token was issued to, and
-	// UserAgent that client's User-Agent, cut to 256 bytes: what a user is
-	// shown in a list of their tokens. Neither is secret, nor checked.
+	// CreatedFrom and UserAgent are the issuing client's address and
+	// User-Agent (cut to 256 bytes), to show the user; never checked.
 	CreatedFrom, UserAgent string
 }
 

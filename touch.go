@@ -40,9 +40,8 @@ func (a *Authenticator) writeUses(uses []TokenUse) error {
 	return err
 }
 
-// Close writes the token uses not yet written. Call it when the service
-// shuts down, after http.Server.Shutdown, so that no last-used time or
-// sliding expiry is lost; uses recorded after Close are not written.
+// Close writes the recorded token uses not yet written; call it after
+// http.Server.Shutdown. Uses recorded after Close are not written.
 func (a *Authenticator) Close() error {
 	a.uses.Close()
 	return nil
