@@ -86,12 +86,17 @@ const (
 	Redis Mode = "redis"
 	// RedisCache is tokenauth over redisstore behind cachestore.
 	RedisCache Mode = "redis-cache"
+	// PostgresCacheOtel and MemstoreCacheOtel are PostgresCache and
+	// MemstoreCache with otelauth on (see withTelemetry): the cost of the
+	// OpenTelemetry module, for A/B runs.
+	PostgresCacheOtel Mode = "postgres-cache-otel"
+	MemstoreCacheOtel Mode = "memstore-cache-otel"
 )
 
 // Modes lists every mode. DefaultModes is the subset run.sh runs unless
 // told otherwise.
 var (
-	Modes        = []Mode{Bare, Memstore, PostgresCache, Postgres, PgxSelect, SQLite, GinBare, Gin, EchoBare, EchoKeyAuth, JWTAuth, Redis, RedisCache, MemstoreCache}
+	Modes        = []Mode{Bare, Memstore, PostgresCache, Postgres, PgxSelect, SQLite, GinBare, Gin, EchoBare, EchoKeyAuth, JWTAuth, Redis, RedisCache, MemstoreCache, PostgresCacheOtel, MemstoreCacheOtel}
 	DefaultModes = Modes[:11]
 )
 
@@ -133,9 +138,22 @@ func (m Mode) NoCredentialsStatus() int {
 	return http.StatusUnauthorized
 }
 
+// base is the mode m adds OpenTelemetry to, or m.
+func (m Mode) base() Mode {
+	switch m {
+	case PostgresCacheOtel:
+		return PostgresCache
+	case MemstoreCacheOtel:
+		return MemstoreCache
+	}
+	return m
+}
+
 // usesPostgres and usesRedis tell which modes need a server.
-func (m Mode) usesPostgres() bool { return m == Postgres || m == PostgresCache || m == PgxSelect }
-func (m Mode) usesRedis() bool    { return m == Redis || m == RedisCache }
+func (m Mode) usesPostgres() bool {
+	return m == Postgres || m.base() == PostgresCache || m == PgxSelect
+}
+func (m Mode) usesRedis() bool { return m == Redis || m == RedisCache }
 
 // Config says which server to build and what to seed it with.
 type Config struct {
@@ -289,17 +307,24 @@ func (s *Server) buildTokenauth(ctx context.Context, cfg Config) error {
 		return err
 	}
 	store := st.serve
-	if cfg.Mode == PostgresCache || cfg.Mode == RedisCache || cfg.Mode == MemstoreCache {
+	var cache *cachestore.Store
+	if b := cfg.Mode.base(); b == PostgresCache || b == RedisCache || b == MemstoreCache {
 		// Set up as README's "Running many replicas" says: the cache
 		// watches the store's revocations (LISTEN/NOTIFY, pub/sub).
-		cache, err := cachestore.New(store, cachestore.Options{})
-		if err != nil {
+		if cache, err = cachestore.New(store, cachestore.Options{}); err != nil {
 			return err
 		}
 		s.onClose(cache.Close)
 		store = cache
 	}
-	a, err := tokenauth.New(store, tokenauth.Options{})
+	var opts tokenauth.Options
+	var traced func(http.Handler) http.Handler
+	if cfg.Mode != cfg.Mode.base() {
+		if traced, err = s.withTelemetry(&opts, cache, st.watchMode); err != nil {
+			return err
+		}
+	}
+	a, err := tokenauth.New(store, opts)
 	if err != nil {
 		return err
 	}
@@ -314,6 +339,9 @@ func (s *Server) buildTokenauth(ctx context.Context, cfg Config) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+Path, a.Require()(http.HandlerFunc(okHandler)))
 	s.Handler = mux
+	if traced != nil {
+		s.Handler = traced(mux)
+	}
 	return nil
 }
 
@@ -343,7 +371,8 @@ type storeSetup struct {
 	serve, seed tokenauth.Store
 	workers     int
 	afterSeed   func(context.Context) error
-	table       string // the PostgreSQL modes' table, quoted
+	table       string        // the PostgreSQL modes' table, quoted
+	watchMode   func() string // sqlstore's, for the -otel modes
 }
 
 func (s *Server) openStore(ctx context.Context, cfg Config) (storeSetup, error) {
@@ -359,7 +388,7 @@ func (s *Server) openStore(ctx context.Context, cfg Config) (storeSetup, error) 
 	}
 	st := memstore.New()
 	setup := storeSetup{serve: st, seed: st, workers: runtime.GOMAXPROCS(0)}
-	if cfg.Mode == MemstoreCache {
+	if cfg.Mode.base() == MemstoreCache {
 		setup.serve = watchedMemstore{st}
 	}
 	return setup, nil
@@ -394,7 +423,7 @@ func (s *Server) openPostgres(ctx context.Context, cfg Config) (storeSetup, erro
 		return storeSetup{}, fmt.Errorf("bench: mode %s needs a postgres:// DSN", cfg.Mode)
 	}
 	opts := sqlstore.Options{Table: cfg.Namespace}
-	if cfg.Mode == PostgresCache {
+	if cfg.Mode.base() == PostgresCache {
 		l, err := pglisten.New(cfg.PostgresDSN)
 		if err != nil {
 			return storeSetup{}, err
@@ -446,10 +475,11 @@ func (s *Server) openPostgres(ctx context.Context, cfg Config) (storeSetup, erro
 	seedDB.SetMaxOpenConns(workers)
 	seedDB.SetMaxIdleConns(workers)
 	return storeSetup{
-		serve:   store,
-		seed:    seedStore,
-		workers: workers,
-		table:   table,
+		serve:     store,
+		seed:      seedStore,
+		workers:   workers,
+		table:     table,
+		watchMode: store.WatchMode,
 		// Vacuum and analyse, so that the measured queries meet the table
 		// as one in service would be, not in autovacuum's way.
 		afterSeed: func(ctx context.Context) error {
