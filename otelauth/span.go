@@ -11,9 +11,11 @@ import (
 // span records, after the fact, a span of name that ended now and lasted
 // took, as a child of ctx's span, and returns the context that carries it
 // so that the metric's exemplar points at it. Without a span in ctx it
-// records none and returns ctx (see the package doc).
+// records none and returns ctx (see the package doc), nor under a span
+// that is not sampled: the default sampler, ParentBased, would drop it
+// after paying for it.
 func (t *Telemetry) span(ctx context.Context, name string, took time.Duration, attrs trace.SpanStartOption, failure string) context.Context {
-	if !trace.SpanContextFromContext(ctx).IsValid() {
+	if !trace.SpanContextFromContext(ctx).IsSampled() {
 		return ctx
 	}
 	end := time.Now()
