@@ -86,17 +86,21 @@ const (
 	Redis Mode = "redis"
 	// RedisCache is tokenauth over redisstore behind cachestore.
 	RedisCache Mode = "redis-cache"
-	// PostgresCacheOtel and MemstoreCacheOtel are PostgresCache and
-	// MemstoreCache with otelauth on (see withTelemetry): the cost of the
+	// PostgresCacheMetrics and MemstoreCacheMetrics are PostgresCache and
+	// MemstoreCache with otelauth's metrics on and no request traced, as
+	// examples/production runs; PostgresCacheOtel and MemstoreCacheOtel
+	// also trace every request (see withTelemetry). The cost of the
 	// OpenTelemetry module, for A/B runs.
-	PostgresCacheOtel Mode = "postgres-cache-otel"
-	MemstoreCacheOtel Mode = "memstore-cache-otel"
+	PostgresCacheMetrics Mode = "postgres-cache-metrics"
+	MemstoreCacheMetrics Mode = "memstore-cache-metrics"
+	PostgresCacheOtel    Mode = "postgres-cache-otel"
+	MemstoreCacheOtel    Mode = "memstore-cache-otel"
 )
 
 // Modes lists every mode. DefaultModes is the subset run.sh runs unless
 // told otherwise.
 var (
-	Modes        = []Mode{Bare, Memstore, PostgresCache, Postgres, PgxSelect, SQLite, GinBare, Gin, EchoBare, EchoKeyAuth, JWTAuth, Redis, RedisCache, MemstoreCache, PostgresCacheOtel, MemstoreCacheOtel}
+	Modes        = []Mode{Bare, Memstore, PostgresCache, Postgres, PgxSelect, SQLite, GinBare, Gin, EchoBare, EchoKeyAuth, JWTAuth, Redis, RedisCache, MemstoreCache, PostgresCacheMetrics, MemstoreCacheMetrics, PostgresCacheOtel, MemstoreCacheOtel}
 	DefaultModes = Modes[:11]
 )
 
@@ -141,9 +145,9 @@ func (m Mode) NoCredentialsStatus() int {
 // base is the mode m adds OpenTelemetry to, or m.
 func (m Mode) base() Mode {
 	switch m {
-	case PostgresCacheOtel:
+	case PostgresCacheMetrics, PostgresCacheOtel:
 		return PostgresCache
-	case MemstoreCacheOtel:
+	case MemstoreCacheMetrics, MemstoreCacheOtel:
 		return MemstoreCache
 	}
 	return m
@@ -320,8 +324,11 @@ func (s *Server) buildTokenauth(ctx context.Context, cfg Config) error {
 	var opts tokenauth.Options
 	var traced func(http.Handler) http.Handler
 	if cfg.Mode != cfg.Mode.base() {
-		if traced, err = s.withTelemetry(&opts, cache, st.watchMode); err != nil {
+		if err = s.withTelemetry(&opts, cache, st.watchMode); err != nil {
 			return err
+		}
+		if cfg.Mode == PostgresCacheOtel || cfg.Mode == MemstoreCacheOtel {
+			traced = sampled
 		}
 	}
 	a, err := tokenauth.New(store, opts)

@@ -11,16 +11,15 @@ package bench
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	_ "github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/go-tokenauth/tokenauth"
@@ -83,11 +82,6 @@ func BenchmarkIssue(b *testing.B) {
 				if addr = os.Getenv(cs.env); addr == "" {
 					b.Skipf("%s is not set; set it to %s to measure %s", cs.env, cs.what, cs.name)
 				}
-			}
-			if cs.name == "mysql" && !slices.Contains(sql.Drivers(), sqlstore.DriverMySQL) {
-				// This module does not require a MySQL driver, so that it
-				// builds with the dependencies it has.
-				b.Skip("no MySQL driver is linked: to measure MySQL, import _ \"github.com/go-sql-driver/mysql\" in a test file of this package (cd bench && go get github.com/go-sql-driver/mysql)")
 			}
 			st := cs.open(b, "tokenauth_capacity_"+strings.ReplaceAll(cs.name, "-", "_"), addr)
 			a, err := tokenauth.New(st, tokenauth.Options{})

@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/jwtauth/v5 v5.3.3
+	github.com/go-sql-driver/mysql v1.11.0
 	github.com/go-tokenauth/tokenauth v0.1.0
 	github.com/go-tokenauth/tokenauth/adapters/ginauth v0.1.0
 	github.com/go-tokenauth/tokenauth/otelauth v0.1.0
@@ -22,6 +23,7 @@ require (
 )
 
 require (
+	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect

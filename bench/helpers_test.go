@@ -27,7 +27,7 @@ func testConfig(tb testing.TB, m bench.Mode, tokens, sample int) bench.Config {
 		Dir:         tb.TempDir(),
 	}
 	switch m {
-	case bench.Postgres, bench.PostgresCache, bench.PostgresCacheOtel, bench.PgxSelect:
+	case bench.Postgres, bench.PostgresCache, bench.PostgresCacheMetrics, bench.PostgresCacheOtel, bench.PgxSelect:
 		if cfg.PostgresDSN == "" {
 			tb.Skip("TOKENAUTH_TEST_POSTGRES_DSN is not set; set it to a postgres:// URL to run this against PostgreSQL")
 		}

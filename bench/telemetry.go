@@ -14,34 +14,33 @@ import (
 )
 
 // withTelemetry sets opts' hooks to otelauth as a host would, observing
-// cache and watchMode when there are, and returns the middleware that
-// makes each request a traced one. The providers are the SDK's, minus
+// cache and watchMode when there are. The providers are the SDK's, minus
 // the export, so that the run measures the module and not a collector:
 // the metrics go to a ManualReader that is never collected (a periodic
 // export, once a minute, would not show in req/s), the spans to a
 // TracerProvider with its default sampler, ParentBased(AlwaysSample), and
 // no span processor.
-func (s *Server) withTelemetry(opts *tokenauth.Options, cache *cachestore.Store, watchMode func() string) (func(http.Handler) http.Handler, error) {
+func (s *Server) withTelemetry(opts *tokenauth.Options, cache *cachestore.Store, watchMode func() string) error {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	tp := sdktrace.NewTracerProvider()
 	s.onClose(func() error { return mp.Shutdown(context.Background()) })
 	s.onClose(func() error { return tp.Shutdown(context.Background()) })
 	tel, err := otelauth.New(otelauth.Options{MeterProvider: mp, TracerProvider: tp})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	opts.OnCheck, opts.OnStoreCall = tel.OnCheck, tel.OnStoreCall
 	if cache != nil {
 		if err := tel.ObserveCache(cache); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if watchMode != nil {
 		if err := tel.ObserveWatchMode(watchMode); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return sampled, nil
+	return nil
 }
 
 // sampledParent is the span context a client's traceparent header with
@@ -54,8 +53,8 @@ var sampledParent = trace.NewSpanContext(trace.SpanContextConfig{
 })
 
 // sampled puts sampledParent in every request's context, so that every
-// check records its spans (tokenauth.authenticate and tokenauth.store
-// find): the worst case, every request traced. It stands for the host's
+// check records its span (tokenauth.authenticate): the worst case, every
+// request traced. It stands for the host's
 // HTTP instrumentation at the least cost one can have, so that the A/B
 // measures otelauth rather than otelhttp.
 func sampled(next http.Handler) http.Handler {
