@@ -109,6 +109,14 @@ func (h *Handler) revoke(ctx context.Context, matches []match) ([]feedback, erro
 // store knows is a true positive, expired or its user refused or not; an
 // unknown one is a false positive, unless this Handler revoked it lately.
 func (h *Handler) check(ctx context.Context, it *item) (string, error) {
+	// One check of a token at a time: a second report of it (GitHub's
+	// retry, sent while the first is still being answered) must not find
+	// it gone before the first has remembered revoking it.
+	done, err := h.revoked.begin(ctx, it.sum)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", tokenauth.ErrUnavailable, err)
+	}
+	defer done()
 	tok, err := h.auth.RevokeKey(ctx, it.token)
 	switch {
 	case errors.Is(err, tokenauth.ErrUnavailable):
@@ -145,6 +153,38 @@ type revokedSet struct {
 	mu    sync.Mutex
 	at    map[[sha256.Size]byte]time.Time
 	order [][sha256.Size]byte
+	busy  map[[sha256.Size]byte]chan struct{} // tokens being checked, closed when done
+}
+
+// begin waits until no other check of the token is under way, or ctx
+// ends, and marks one as under way until done is called.
+func (s *revokedSet) begin(ctx context.Context, sum [sha256.Size]byte) (done func(), err error) {
+	s.mu.Lock()
+	for {
+		wait, ok := s.busy[sum]
+		if !ok {
+			break
+		}
+		s.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		s.mu.Lock()
+	}
+	if s.busy == nil {
+		s.busy = make(map[[sha256.Size]byte]chan struct{})
+	}
+	ch := make(chan struct{})
+	s.busy[sum] = ch
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.busy, sum)
+		s.mu.Unlock()
+		close(ch)
+	}, nil
 }
 
 func (s *revokedSet) add(sum [sha256.Size]byte) {
