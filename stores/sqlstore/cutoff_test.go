@@ -216,10 +216,13 @@ func TestCreateChecksTheCutoff(t *testing.T) {
 		s, mock := newMock(t, sqlstore.SQLite)
 		cctx, cancel := context.WithCancel(ctx)
 		mock.ExpectExec(insertSQL[sqlstore.SQLite]).WillReturnResult(sqlmock.NewResult(0, 1))
-		mock.ExpectQuery(cutoffSQL[sqlstore.SQLite]).WillDelayFor(50 * time.Millisecond).
+		// The look-up would take 10 s; ctx ends 200 ms in, long after the
+		// INSERT (10 ms proved too short on a loaded machine, where the
+		// INSERT itself outlasted it and the look-up never started).
+		mock.ExpectQuery(cutoffSQL[sqlstore.SQLite]).WillDelayFor(10 * time.Second).
 			WillReturnRows(sqlmock.NewRows([]string{"1"}))
 		mock.ExpectExec(deleteByIDSQL[sqlstore.SQLite]).WithArgs("id-1").WillReturnResult(sqlmock.NewResult(0, 1))
-		time.AfterFunc(10*time.Millisecond, cancel)
+		time.AfterFunc(200*time.Millisecond, cancel)
 		err := s.Create(cctx, tok())
 		require.Error(t, err, "the look-up was canceled")
 		assert.NotErrorIs(t, err, tokenauth.ErrRevoked)
