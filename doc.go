@@ -22,6 +22,8 @@
 // discard a good token. Check decides for the middleware, logout handlers
 // and adapters; Classify maps its errors to a status and client-safe text.
 //
-// Also here: login, selfservice, memstore, cachestore and tokenauthtest; the
-// stores/, adapters/ and cmd/ modules hold what needs other dependencies.
+// Also in this module: login, client, selfservice, secretscan, tokenauthtest
+// and the stores memstore and cachestore (under stores/, beside the sqlstore
+// and redisstore modules); the adapters/ and cmd/ modules, like sqlstore and
+// redisstore, hold what needs other dependencies.
 package tokenauth

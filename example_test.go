@@ -9,7 +9,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 )
 
 // A complete round trip: issue a token, protect a handler with Require, and

@@ -35,7 +35,7 @@ func (sha256Hasher) appendDigest(dst []byte, key string) []byte {
 // digestAppender is implemented by this package's Hashers: they write the
 // digest into the request context's allocation instead of a new one.
 //
-// Kept by the A/B of bench/README.md for the 3 allocations a
+// Kept by the A/B of e2e/bench/README.md for the 3 allocations a
 // request: it saves one allocation and, alone, only 0 to 35 ns/op in
 // BenchmarkMiddleware (60 to 210 at -cpu 16); with keyformat's checksum
 // over the key's own bytes it saves 4 allocations and 92 to 152 ns/op

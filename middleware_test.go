@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

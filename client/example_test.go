@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/client"
-	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 )
 
 // A Transport in a client of one's own, here with a timeout and the

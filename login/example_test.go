@@ -14,7 +14,7 @@ import (
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/client"
 	"github.com/go-tokenauth/tokenauth/login"
-	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 )
 
 // Log in, then use the token. The checker stands in for the host's users;

@@ -13,7 +13,7 @@ import (
 
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/login"
-	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

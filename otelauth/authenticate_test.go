@@ -16,7 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 )
 
 const userID = "user-4217"

@@ -7,7 +7,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/go-tokenauth/tokenauth/cachestore"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
 )
 
 var (

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/cachestore"
-	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 )
 
 // watchedStore is memstore with a revocation subscription that holds

@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/go-tokenauth/tokenauth/cachestore"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
 )
 
 // scope names the meter and the tracer, as OpenTelemetry asks of an

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/memstore"
 	"github.com/go-tokenauth/tokenauth/otelauth"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 )
 
 func TestRecordUserID(t *testing.T) {

@@ -53,7 +53,7 @@ func storeErrorType(err error) int {
 // usually a cache, whose hits are no calls worth a span, and the driver's
 // own instrumentation (otelsql, redisotel) traces the queries behind a
 // miss. A span per call, cache hits included, cost about 3 µs of CPU a
-// request, over a tenth of the cached path's req/s (bench/README.md).
+// request, over a tenth of the cached path's req/s (e2e/bench/README.md).
 func (t *Telemetry) OnStoreCall(ctx context.Context, op string, took time.Duration, err error) {
 	o := &storeOutcomes[index(storeOps[:], op)][storeErrorType(err)]
 	t.storeDuration.Record(ctx, took.Seconds(), o.record...)

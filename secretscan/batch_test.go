@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/memstore"
 	"github.com/go-tokenauth/tokenauth/secretscan"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -16,8 +16,8 @@ import (
 	"net/http/httptest"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/memstore"
 	"github.com/go-tokenauth/tokenauth/secretscan"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 )
 
 // GitHub finds a live token and a look-alike in a public repository and

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/memstore"
 	"github.com/go-tokenauth/tokenauth/selfservice"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 )
 
 func Example() {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/cachestore"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
 )
 
 // testDeleteUserKeep checks that DeleteUser spares the tokens in keep, and

@@ -13,7 +13,7 @@ import (
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/adapters/chiauth"
 	"github.com/go-tokenauth/tokenauth/login"
-	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 )
 
 // A chi service that logs in, calls a protected route with a URL parameter

@@ -14,7 +14,7 @@ import (
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/adapters/echov5auth"
 	"github.com/go-tokenauth/tokenauth/login"
-	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 	"github.com/labstack/echo/v5"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/adapters/ginauth"
 	"github.com/go-tokenauth/tokenauth/login"
-	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 )
 
 // A gin service that logs in, calls a protected route and logs out.

@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/go-tokenauth/tokenauth/e2e/internal/service"
 	"github.com/go-tokenauth/tokenauth/login"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
 )
 
 const (

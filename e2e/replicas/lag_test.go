@@ -21,8 +21,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/go-tokenauth/tokenauth/e2e/internal/service"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
 
 	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"

@@ -41,8 +41,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/go-tokenauth/tokenauth/login"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
 	"github.com/go-tokenauth/tokenauth/stores/redisstore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore/pglisten"

@@ -10,8 +10,8 @@ import (
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
-	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/go-tokenauth/tokenauth/otelauth"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
 )
 
 // telemetry is the service's metrics, served in Prometheus's format.

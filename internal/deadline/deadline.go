@@ -2,7 +2,7 @@
 // the callee waits. It is the one way tokenauth bounds a store call
 // (Options.StoreTimeout) and login bounds its own (login.Options.Timeout).
 //
-// Kept by the A/B of bench/README.md: context.WithTimeout in its place
+// Kept by the A/B of e2e/bench/README.md: context.WithTimeout in its place
 // costs BenchmarkMiddleware 4 allocations and 435 to 555 ns/op more (1109
 // at -cpu 16), and the load harness's memstore server 7 to 12 % of its
 // req/s and 12 to 18 % more CPU per request.

@@ -119,7 +119,7 @@ func (s Sum) of(prefix, body string) uint32 {
 // viewed as byte slices without copying, so that crc32's hardware path runs
 // and nothing is allocated; crc32 only reads them. []byte conversions
 // would allocate both: the input escapes through crc32's dispatch. Kept by
-// the A/B of bench/README.md for the 3 allocations a request:
+// the A/B of e2e/bench/README.md for the 3 allocations a request:
 // without it BenchmarkMiddleware takes 5, and 54 to 73 ns/op more (92 to
 // 152 without digestAppender too).
 func checksum(prefix, body string) uint32 {

@@ -49,7 +49,7 @@ import (
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/cachestore"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
 	"github.com/redis/go-redis/v9"
 )
 

@@ -19,8 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/go-tokenauth/tokenauth/internal/faultproxy"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 	"github.com/go-tokenauth/tokenauth/tokenauthtest"
 )

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/cachestore"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
 )
 
 // BenchmarkFind measures Store.Find on one goroutine: hits, negative hits,

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-tokenauth/tokenauth/bench"
+	"github.com/go-tokenauth/tokenauth/e2e/bench"
 )
 
 // testConfig returns the Config of mode m for this module's tests and

@@ -9,8 +9,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/cachestore"
 	"github.com/go-tokenauth/tokenauth/otelauth"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
 )
 
 // withTelemetry sets opts' hooks to otelauth as a host would, observing

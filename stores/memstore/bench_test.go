@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 )
 
 // fill stores n tokens and returns their digests.

@@ -8,10 +8,10 @@
 # ratio of tokenauth to a peer (echo KeyAuth, jwtauth, one pgx SELECT)
 # within the same rounds. It stops every server it started, also on Ctrl-C.
 #
-#   bench/run.sh                      # 10³ tokens, 5 rounds of 10 s
-#   bench/run.sh -n 1000000 -modes bare,memstore,postgres-cache,postgres,pgx-select
-#   bench/run.sh -smoke               # CI: 2 s, 1 round, checks the harness
-#   bench/run.sh -with old=b4bfc5b -modes bare,memstore,memstore@old
+#   e2e/bench/run.sh                      # 10³ tokens, 5 rounds of 10 s
+#   e2e/bench/run.sh -n 1000000 -modes bare,memstore,postgres-cache,postgres,pgx-select
+#   e2e/bench/run.sh -smoke               # CI: 2 s, 1 round, checks the harness
+#   e2e/bench/run.sh -with old=b4bfc5b -modes bare,memstore,memstore@old
 #                                     # A/B: this tree against another
 #
 # The PostgreSQL modes use TOKENAUTH_TEST_POSTGRES_DSN (default
@@ -138,7 +138,10 @@ for name in "${!with[@]}"; do
 		src=$tmp/src-$name
 	fi
 	echo "building cmd/benchserver of $name" >&2
-	(cd "$src/bench" && go build -o "$tmp/benchserver@$name" ./cmd/benchserver)
+	# The harness lived in bench/ before it joined the e2e module.
+	dir=$src/e2e/bench
+	[ -d "$dir/cmd/benchserver" ] || dir=$src/bench
+	(cd "$dir" && go build -o "$tmp/benchserver@$name" ./cmd/benchserver)
 done
 
 if [ -z "$modes" ]; then

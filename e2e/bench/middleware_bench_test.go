@@ -5,7 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/go-tokenauth/tokenauth/bench"
+	"github.com/go-tokenauth/tokenauth/e2e/bench"
 )
 
 // BenchmarkMiddleware is the cost of one authenticated request through

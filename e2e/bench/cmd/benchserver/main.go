@@ -32,7 +32,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/go-tokenauth/tokenauth/bench"
+	"github.com/go-tokenauth/tokenauth/e2e/bench"
 )
 
 func main() {

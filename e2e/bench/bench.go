@@ -27,8 +27,8 @@ import (
 
 	"github.com/go-tokenauth/tokenauth"
 	"github.com/go-tokenauth/tokenauth/adapters/ginauth"
-	"github.com/go-tokenauth/tokenauth/cachestore"
-	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 	"github.com/go-tokenauth/tokenauth/stores/redisstore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore"
 	"github.com/go-tokenauth/tokenauth/stores/sqlstore/pglisten"

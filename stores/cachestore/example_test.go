@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/go-tokenauth/tokenauth"
-	"github.com/go-tokenauth/tokenauth/cachestore"
-	"github.com/go-tokenauth/tokenauth/memstore"
+	"github.com/go-tokenauth/tokenauth/stores/cachestore"
+	"github.com/go-tokenauth/tokenauth/stores/memstore"
 )
 
 // The cache goes between the Authenticator and the shared store: repeated

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/go-tokenauth/tokenauth/bench"
+	"github.com/go-tokenauth/tokenauth/e2e/bench"
 )
 
 // Build the memstore server with 100 tokens and ask it, in-process, with

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-tokenauth/tokenauth/bench"
+	"github.com/go-tokenauth/tokenauth/e2e/bench"
 )
 
 func TestServers(t *testing.T) {
