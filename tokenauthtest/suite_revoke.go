@@ -212,9 +212,8 @@ func raceLogins(t *testing.T, ctx context.Context, a *tokenauth.Authenticator) {
 	for trial := range trials {
 		user := fmt.Sprintf("password-change-%d", trial)
 		type issued struct {
-			key             string
-			checkBegan      time.Time
-			beforeRevokeRet bool
+			key        string
+			checkBegan time.Time
 		}
 		var mu sync.Mutex
 		var keys []issued
