@@ -89,9 +89,7 @@ func foldRunes(s string) func(yield func(int, rune) bool) {
 				}
 				r = ' '
 			}
-			// Upper then lower case maps every member of a simple
-			// case-folding orbit (K, k and the Kelvin sign) to one rune.
-			if !yield(n, unicode.ToLower(unicode.ToUpper(r))) {
+			if !yield(n, foldCase(r)) {
 				return
 			}
 			n++
@@ -157,4 +155,17 @@ func isFolded(s string) bool {
 		}
 	}
 	return true
+}
+
+// foldCase maps every rune of a simple case-folding orbit to one rune: the
+// least of the orbit's lower-of-upper forms, so that K, k and the Kelvin
+// sign all give "k". Lower-of-upper alone is not enough where Unicode
+// joins two lower-case forms in one orbit, as Go 1.27's tables do for
+// U+0390 and U+1FD3, and for U+FB05 and U+FB06.
+func foldCase(r rune) rune {
+	folded := unicode.ToLower(unicode.ToUpper(r))
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		folded = min(folded, unicode.ToLower(unicode.ToUpper(f)))
+	}
+	return folded
 }
